@@ -1,0 +1,92 @@
+"""Release Desk engine: BPMN/DMN release pathways on SpiffWorkflow, persisted with SQLAlchemy.
+
+No web code lives here (nothing imports Flask); the web app, the CLI and the timer worker all call
+this package the same way:
+
+    desk = ReleaseDesk(load_settings())
+    with desk.transaction() as s:
+        desk.runtime.complete(s, task_id, actor, {"decision": "approve", ...})
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from .config import Settings, load_settings
+from .db import make_engine, make_sessionmaker
+from .errors import (
+    ConcurrentChange,
+    Conflict,
+    DeploymentRejected,
+    EngineError,
+    InvalidForm,
+    NoInstanceWaits,
+    NotAllowed,
+    NotFound,
+    TaskAlreadyCompleted,
+    TaskClaimed,
+    WorkflowFailure,
+)
+from .runtime import Runtime, utcnow
+from .users import SYSTEM, Actor
+
+__all__ = [
+    "Actor", "ConcurrentChange", "Conflict", "DeploymentRejected", "EngineError", "InvalidForm",
+    "NoInstanceWaits", "NotAllowed", "NotFound", "ReleaseDesk", "SYSTEM", "Settings", "TaskAlreadyCompleted",
+    "TaskClaimed", "WorkflowFailure", "load_settings",
+]
+
+
+class ReleaseDesk:
+    """One database, its session factory and the runtime commands over it."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.db = make_engine(settings.database_url)
+        self.Session = make_sessionmaker(self.db)
+        self.runtime = Runtime(settings, clock)
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.runtime.clock
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self.Session() as session, session.begin():
+            yield session
+
+    def migrate(self) -> None:
+        from .migrate import upgrade
+        upgrade(self.db)
+
+    def deploy_files(self, session: Session, paths: list[Path], actor: Actor = SYSTEM, source: str = "cli") -> dict:
+        from .deployment import deploy
+        files = [(p.name, p.read_bytes()) for p in paths]
+        return deploy(session, files, actor, self.clock(), source=source)
+
+    def deploy_workflows(self, session: Session, actor: Actor = SYSTEM) -> dict:
+        folder = Path(self.settings.workflows_dir)
+        paths = sorted(folder.glob("*.dmn")) + sorted(folder.glob("*.bpmn"))
+        if not paths:
+            return {"id": None, "definitions": []}
+        return self.deploy_files(session, paths, actor, source="init")
+
+    def fire_due_timers(self, now: datetime | None = None) -> list[tuple[int, list[str]]]:
+        """Fire every timer due at `now`, one instance per transaction; return what fired."""
+        now = now or self.clock()
+        with self.transaction() as s:
+            due = self.runtime.due_timer_instances(s, now)
+        fired = []
+        for instance_id in due:
+            with self.transaction() as s:
+                activities = self.runtime.fire_timers(s, instance_id, now)
+            if activities:
+                fired.append((instance_id, activities))
+        return fired
+
+    def dispose(self) -> None:
+        self.db.dispose()

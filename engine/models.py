@@ -1,0 +1,241 @@
+"""Typed tables. Workflow state is one JSON document per instance; everything the inbox, lists and
+dashboards read is a projection written in the same transaction (human tasks, positions, waiting
+subscriptions), so no list view ever deserializes a workflow."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    groups: Mapped[list[UserGroup]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def group_names(self) -> list[str]:
+        return sorted(g.group_name for g in self.groups)
+
+
+class UserGroup(Base):
+    __tablename__ = "user_groups"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user: Mapped[User] = relationship(back_populates="groups")
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(40), default="api")
+
+
+class Resource(Base):
+    """Every deployed BPMN/DMN file, once per content hash."""
+
+    __tablename__ = "resources"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # bpmn | dmn
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    decision_ids: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class ProcessDefinition(Base):
+    __tablename__ = "process_definitions"
+    __table_args__ = (UniqueConstraint("key", "version", name="uq_definition_key_version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"))
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id"))
+    deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    catalog: Mapped[dict] = mapped_column(JSON)
+    spec_json: Mapped[str] = mapped_column(Text)
+    resource: Mapped[Resource] = relationship(lazy="select")
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instances"
+    __table_args__ = (
+        Index("ix_instances_key_state_started", "key", "state", "started_at"),
+        Index("ix_instances_state_started", "state", "started_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    business_key: Mapped[str] = mapped_column(String(200), index=True)
+    state: Mapped[str] = mapped_column(String(20), default="active")
+    outcome: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_by: Mapped[str] = mapped_column(String(80))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    workflow_json: Mapped[str] = mapped_column(Text)
+    version_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    definition: Mapped[ProcessDefinition] = relationship(lazy="select")
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+
+class HumanTask(Base):
+    """Projection of a ready (or finished) user task, keyed by the engine's task id."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (
+        Index("ix_tasks_state_created", "state", "created_at"),
+        Index("ix_tasks_instance_state", "instance_id", "state"),
+        Index("ix_tasks_assignee_state", "assignee", "state"),
+        Index("ix_tasks_state_due", "state", "due_at"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"))
+    process_key: Mapped[str] = mapped_column(String(100))
+    business_key: Mapped[str] = mapped_column(String(200), index=True)
+    activity_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    candidate_groups: Mapped[str] = mapped_column(String(400))  # "sio,oic"
+    assignee: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open|completed|cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    completed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    groups: Mapped[list[HumanTaskGroup]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def candidate_group_list(self) -> list[str]:
+        return [g for g in self.candidate_groups.split(",") if g]
+
+
+class HumanTaskGroup(Base):
+    __tablename__ = "human_task_groups"
+    __table_args__ = (Index("ix_task_groups_group", "group_name", "task_id"),)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"), primary_key=True)
+    group_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class ActivityPosition(Base):
+    """Where each active instance currently stands (user tasks, waiting events)."""
+
+    __tablename__ = "activity_positions"
+    __table_args__ = (Index("ix_positions_activity", "process_key", "activity_id", "instance_id"),)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    activity_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Subscription(Base):
+    """A waiting message or timer, so correlation and timer firing never scan workflows."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        Index("ix_subscriptions_message", "kind", "name", "business_key"),
+        Index("ix_subscriptions_due", "kind", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # message | timer
+    name: Mapped[str] = mapped_column(String(200))
+    activity_id: Mapped[str] = mapped_column(String(100))
+    business_key: Mapped[str] = mapped_column(String(200))
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class AuditRecord(Base):
+    """Append-only and hash-chained: each row holds the hash of the row before it."""
+
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        Index("ix_audit_instance_seq", "instance_id", "seq"),
+        Index("ix_audit_actor_seq", "actor", "seq"),
+        Index("ix_audit_action_seq", "action", "seq"),
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    group_name: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    business_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    activity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    activity_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """One row: the chain's last seq and hash. Locking it serializes appends across workers."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class DisclosureEntry(Base):
+    """Data Protection Act 2018 s.62 style log: what was released, where, when and by whom."""
+
+    __tablename__ = "disclosure_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    business_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    activity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    description: Mapped[str] = mapped_column(String(300))
+    media_items: Mapped[list] = mapped_column(JSON, default=list)
+    channels: Mapped[list] = mapped_column(JSON, default=list)
+    destinations: Mapped[list] = mapped_column(JSON, default=list)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class MediaItem(Base):
+    __tablename__ = "media_items"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    size: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

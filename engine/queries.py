@@ -1,0 +1,235 @@
+"""The read side: definitions, instances, tasks and audit trails as plain JSON-safe data.
+
+Lists read projection rows only; a single instance's detail view deserializes that one workflow
+(variables and activity history live there)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from .errors import NotAllowed, NotFound
+from .forms import options_for
+from .models import (
+    ActivityPosition,
+    AuditRecord,
+    HumanTask,
+    HumanTaskGroup,
+    ProcessDefinition,
+    ProcessInstance,
+)
+from .projections import activity_history
+from .specs import load_state
+from .users import Actor
+
+READ_ALL_GROUPS = {"manager"}
+_SEEN = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+def iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def latest_definitions(session: Session) -> list[ProcessDefinition]:
+    newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
+              .group_by(ProcessDefinition.key).subquery())
+    return list(session.scalars(
+        select(ProcessDefinition).join(newest, and_(ProcessDefinition.key == newest.c.key,
+                                                    ProcessDefinition.version == newest.c.v))
+        .order_by(ProcessDefinition.key)))
+
+
+def definition_summary(d: ProcessDefinition) -> dict[str, Any]:
+    return {"id": f"{d.key}:{d.version}", "key": d.key, "name": d.name, "version": d.version,
+            "deployedAt": iso(d.deployed_at), "deployedBy": d.deployed_by}
+
+
+def find_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition | None:
+    """The given version of `key`, or its latest when `version` is None."""
+    q = select(ProcessDefinition).where(ProcessDefinition.key == key)
+    q = q.where(ProcessDefinition.version == version) if version else q.order_by(ProcessDefinition.version.desc())
+    return session.scalars(q.limit(1)).first()
+
+
+def get_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition:
+    definition = find_definition(session, key, version)
+    if definition is None:
+        raise NotFound(f"no process definition {key!r}" + (f" version {version}" if version else ""))
+    return definition
+
+
+def definition_versions(session: Session, key: str) -> list[ProcessDefinition]:
+    return list(session.scalars(select(ProcessDefinition).where(ProcessDefinition.key == key)
+                                .order_by(ProcessDefinition.version.desc())))
+
+
+def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"no process instance {instance_id}")
+    return instance
+
+
+def instance_summary(i: ProcessInstance) -> dict[str, Any]:
+    return {"id": i.id, "key": i.key, "version": i.version, "businessKey": i.business_key, "state": i.state,
+            "outcome": i.outcome, "startedAt": iso(i.started_at), "startedBy": i.started_by,
+            "endedAt": iso(i.ended_at)}
+
+
+def instance_view(session: Session, instance: ProcessInstance, workflow=None) -> dict[str, Any]:
+    if workflow is None:
+        workflow = load_state(instance.workflow_json, instance.definition.spec_json)
+    active, completed = activity_history(workflow)
+    if instance.state != "active":
+        active = []
+    view = instance_summary(instance)
+    view.update({"activeActivities": active, "completedActivities": completed,
+                 "variables": dict(workflow.data or {}) if workflow.is_completed() else _latest_data(workflow)})
+    return view
+
+
+def _latest_data(workflow) -> dict[str, Any]:
+    """Process variables as the most recently changed task sees them."""
+    tasks = [t for t in workflow.get_tasks() if t.task_spec.bpmn_id]
+    data: dict[str, Any] = {}
+    for task in sorted(tasks, key=lambda t: t.last_state_change):
+        if task.state & _SEEN:
+            data.update(task.data)
+    return data
+
+
+def list_instances(session: Session, *, key: str | None = None, business_key: str | None = None,
+                   state: str | None = None, activity_id: str | None = None,
+                   started_from: datetime | None = None, started_to: datetime | None = None,
+                   page: int = 1, page_size: int = 50) -> dict[str, Any]:
+    conditions = []
+    if key:
+        conditions.append(ProcessInstance.key == key)
+    if business_key:
+        conditions.append(ProcessInstance.business_key == business_key)
+    if state:
+        conditions.append(ProcessInstance.state == state)
+    if started_from:
+        conditions.append(ProcessInstance.started_at >= started_from)
+    if started_to:
+        conditions.append(ProcessInstance.started_at < started_to)
+    if activity_id:
+        conditions.append(exists().where(ActivityPosition.instance_id == ProcessInstance.id,
+                                         ActivityPosition.activity_id == activity_id))
+    page, page_size = max(1, page), min(max(1, page_size), 500)
+    total = session.scalar(select(func.count()).select_from(ProcessInstance).where(*conditions))
+    rows = session.scalars(
+        select(ProcessInstance).where(*conditions)
+        .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
+        .offset((page - 1) * page_size).limit(page_size))
+    return {"items": [instance_summary(i) for i in rows], "total": total, "page": page, "pageSize": page_size}
+
+
+def task_summary(t: HumanTask) -> dict[str, Any]:
+    return {"id": t.id, "name": t.name, "activityId": t.activity_id, "processInstanceId": t.instance_id,
+            "processKey": t.process_key, "businessKey": t.business_key, "candidateGroups": t.candidate_group_list,
+            "assignee": t.assignee, "createdAt": iso(t.created_at), "dueAt": iso(t.due_at), "lane": t.lane,
+            "state": t.state}
+
+
+def task_query(actor: Actor, *, candidate_group: str | None = None, assignee: str | None = None,
+               instance_id: int | None = None, business_key: str | None = None, process_key: str | None = None,
+               unassigned: bool = False, overdue_at: datetime | None = None):
+    q = select(HumanTask).where(HumanTask.state == "open")
+    if not actor.groups & READ_ALL_GROUPS:
+        q = q.where(exists().where(HumanTaskGroup.task_id == HumanTask.id,
+                                   HumanTaskGroup.group_name.in_(sorted(actor.groups))))
+    if candidate_group:
+        q = q.where(exists().where(HumanTaskGroup.task_id == HumanTask.id,
+                                   HumanTaskGroup.group_name == candidate_group))
+    if assignee:
+        q = q.where(HumanTask.assignee == assignee)
+    if unassigned:
+        q = q.where(HumanTask.assignee.is_(None))
+    if instance_id is not None:
+        q = q.where(HumanTask.instance_id == instance_id)
+    if business_key:
+        q = q.where(HumanTask.business_key == business_key)
+    if process_key:
+        q = q.where(HumanTask.process_key == process_key)
+    if overdue_at is not None:
+        q = q.where(HumanTask.due_at.is_not(None), HumanTask.due_at < overdue_at)
+    return q
+
+
+def list_tasks(session: Session, actor: Actor, limit: int = 500, **filters) -> list[dict[str, Any]]:
+    q = task_query(actor, **filters).order_by(HumanTask.created_at, HumanTask.id).limit(limit)
+    return [task_summary(t) for t in session.scalars(q)]
+
+
+def may_read_task(actor: Actor, row: HumanTask) -> bool:
+    return bool(actor.groups & READ_ALL_GROUPS) or actor.in_any(row.candidate_group_list)
+
+
+def get_task(session: Session, task_id: str, actor: Actor, settings_options: dict | None = None) -> dict[str, Any]:
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"no task {task_id!r}")
+    if not may_read_task(actor, row):
+        raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}")
+    instance = session.get(ProcessInstance, row.instance_id)
+    activity = instance.definition.catalog["activities"][row.activity_id]
+    view = task_summary(row)
+    view["form"] = {"fields": form_fields(activity.get("form", []), settings_options)}
+    view["documentation"] = activity.get("documentation") or ""
+    view["completedBy"] = row.completed_by
+    return view
+
+
+def form_fields(fields: list[dict[str, Any]], settings_options: dict | None = None) -> list[dict[str, Any]]:
+    out = []
+    for f in fields:
+        props = f.get("properties", {})
+        out.append({
+            "id": f["id"], "label": f["label"], "type": f["type"], "required": bool(f.get("required")),
+            "readonly": bool(f.get("readonly")), "default": f.get("default"),
+            "options": options_for(f, settings_options),
+            "multiple": props.get("multiple") == "true", "multiline": props.get("multiline") == "true",
+            "media": props.get("media") == "true", "format": props.get("format"),
+            **{k: f[k] for k in ("min", "max", "minlength", "maxlength") if k in f},
+        })
+    return out
+
+
+def audit_summary(r: AuditRecord) -> dict[str, Any]:
+    return {"seq": r.seq, "at": iso(r.at), "actor": r.actor, "group": r.group_name, "action": r.action,
+            "processInstanceId": r.instance_id, "businessKey": r.business_key, "activityId": r.activity_id,
+            "activityName": r.activity_name, "decision": r.decision, "rationale": r.rationale, "data": r.data,
+            "hash": r.hash, "prevHash": r.prev_hash}
+
+
+def audit_trail(session: Session, instance_id: int) -> list[dict[str, Any]]:
+    get_instance(session, instance_id)
+    rows = session.scalars(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
+                           .order_by(AuditRecord.seq))
+    return [audit_summary(r) for r in rows]
+
+
+def search_audit(session: Session, *, actor: str | None = None, action: str | None = None,
+                 since: datetime | None = None, until: datetime | None = None, text: str | None = None,
+                 limit: int = 500, offset: int = 0) -> list[dict[str, Any]]:
+    q = select(AuditRecord)
+    if actor:
+        q = q.where(AuditRecord.actor == actor)
+    if action:
+        q = q.where(AuditRecord.action == action)
+    if since:
+        q = q.where(AuditRecord.at >= since)
+    if until:
+        q = q.where(AuditRecord.at < until)
+    if text:
+        q = q.where(or_(AuditRecord.business_key == text, AuditRecord.activity_id == text))
+    q = q.order_by(AuditRecord.seq.desc()).offset(offset).limit(limit)
+    return [audit_summary(r) for r in session.scalars(q)]
