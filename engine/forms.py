@@ -158,7 +158,8 @@ def validate_form(
         if _blank(raw):
             if field.get("required"):
                 errors[fid] = "This field is required."
-            clean[fid] = False if field["type"] == "boolean" and html else None
+            # An unanswered optional yes/no is a "no", as an unticked checkbox is.
+            clean[fid] = False if field["type"] == "boolean" else None
             if field["type"] in ("enum",) and field.get("properties", {}).get("multiple") == "true":
                 clean[fid] = []
             continue

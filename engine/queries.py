@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowed, NotFound
@@ -105,11 +105,30 @@ def _latest_data(workflow) -> dict[str, Any]:
     return data
 
 
-def list_instances(session: Session, *, key: str | None = None, business_key: str | None = None,
+def visible_to(actor: Actor):
+    """SQL condition: instances `actor` may read. Managers read all; others read the cases they
+    started and the cases where one of their groups has (or had) a task."""
+    if actor.groups & READ_ALL_GROUPS:
+        return true()
+    has_task = exists().where(HumanTask.instance_id == ProcessInstance.id,
+                              HumanTaskGroup.task_id == HumanTask.id,
+                              HumanTaskGroup.group_name.in_(sorted(actor.groups)))
+    return or_(ProcessInstance.started_by == actor.username, has_task)
+
+
+def readable_instance(session: Session, instance_id: int, actor: Actor) -> ProcessInstance:
+    instance = get_instance(session, instance_id)
+    if session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id, visible_to(actor))) is None:
+        raise NotAllowed(f"you have no task on case {instance.business_key}")
+    return instance
+
+
+def list_instances(session: Session, *, actor: Actor | None = None, key: str | None = None,
+                   business_key: str | None = None,
                    state: str | None = None, activity_id: str | None = None,
                    started_from: datetime | None = None, started_to: datetime | None = None,
                    page: int = 1, page_size: int = 50) -> dict[str, Any]:
-    conditions = []
+    conditions = [] if actor is None else [visible_to(actor)]
     if key:
         conditions.append(ProcessInstance.key == key)
     if business_key:
@@ -210,8 +229,11 @@ def audit_summary(r: AuditRecord) -> dict[str, Any]:
             "hash": r.hash, "prevHash": r.prev_hash}
 
 
-def audit_trail(session: Session, instance_id: int) -> list[dict[str, Any]]:
-    get_instance(session, instance_id)
+def audit_trail(session: Session, instance_id: int, actor: Actor | None = None) -> list[dict[str, Any]]:
+    if actor is None:
+        get_instance(session, instance_id)
+    else:
+        readable_instance(session, instance_id, actor)
     rows = session.scalars(select(AuditRecord).where(AuditRecord.instance_id == instance_id)
                            .order_by(AuditRecord.seq))
     return [audit_summary(r) for r in rows]

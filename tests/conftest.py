@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine import Actor, ReleaseDesk, load_settings
+from engine.users import create_user
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("RELEASEDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -122,3 +123,25 @@ def desk(db_url, tmp_path):
     desk = ReleaseDesk(_settings(db_url, tmp_path))
     yield desk
     desk.dispose()
+
+
+PASSWORD = "correct horse battery"
+USERS = {
+    "rita": ["requester"], "sam": ["sio"], "olly": ["oic"], "cat": ["ccd"], "fay": ["flo"], "sol": ["senior_ops"],
+    "hana": ["head_of_comms"], "dee": ["designer"], "max": ["manager"], "ada": ["admin"],
+    "cathy": ["ccd", "requester"],
+}
+
+
+@pytest.fixture(scope="session")
+def web_template(sqlite_template, tmp_path_factory) -> Path:
+    """The SQLite template plus one user per role (password PASSWORD)."""
+    folder = tmp_path_factory.mktemp("webtemplate")
+    path = folder / "web.db"
+    shutil.copyfile(sqlite_template, path)
+    desk = ReleaseDesk(_settings(f"sqlite:///{path}", folder))
+    with desk.transaction() as s:
+        for username, groups in USERS.items():
+            create_user(s, username, PASSWORD, groups)
+    desk.dispose()
+    return path

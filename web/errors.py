@@ -1,0 +1,47 @@
+"""Every error becomes one shape: JSON `{"error", "details"}` under /api, a page elsewhere.
+Engine errors map to HTTP here and only here; nothing leaks a stack trace to the client."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from engine import EngineError
+
+log = logging.getLogger("releasedesk.web")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/api"
+
+
+def error_response(status: int, message: str, details: dict | None = None):
+    if wants_json():
+        response = jsonify({"error": message, "details": details or {}})
+        response.status_code = status
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Basic realm="Release Desk"'
+        return response
+    return render_template("error.html", status=status, message=message, details=details or {}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(EngineError)
+    def engine_error(exc: EngineError):
+        return error_response(exc.status, exc.message, exc.details)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError):
+        return error_response(400, "The form expired or was not sent from this site; reload and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        messages = {413: "The upload is too large.", 404: "Not found.", 405: "Method not allowed."}
+        return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "Something went wrong on our side; nothing was saved.")
