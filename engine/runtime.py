@@ -136,13 +136,16 @@ class Runtime:
             errors["businessKey"] = "A case reference (business key) of up to 200 characters is required."
         elif values.get("case_reference") not in (None, "", business_key):
             errors["case_reference"] = "Must equal the business key."
-        if errors:
-            raise InvalidForm("Invalid start request.", errors)
-        business_key = business_key.strip()
+        business_key = business_key.strip() if isinstance(business_key, str) else ""
         if any(f["id"] == "case_reference" for f in start["form"]):
             values["case_reference"] = business_key
-        clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
-                              settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+        try:  # report every problem at once: the business key's and the form's
+            clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
+                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+        except InvalidForm as exc:
+            errors = {**exc.details, **errors}
+        if errors:
+            raise InvalidForm("Invalid start request.", errors)
         for name in FORCE_DEFAULTS:
             if clean.get(name) in (None, ""):
                 clean[name] = getattr(self.settings, name)
@@ -236,11 +239,14 @@ class Runtime:
 
     def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:
         media = data.get("redacted_media_items") or data.get("media_items") or []
+        # Where it went: this form's answers, else an earlier step's (prepare_release chooses the
+        # channels, recipients and transmission method that publish_release then carries out).
+        where = {f: clean[f] if f in clean else data.get(f) for f in ("channels", *DISCLOSURE_FIELDS)}
         session.add(DisclosureEntry(
             at=now, actor=actor.username, instance_id=instance.id, business_key=instance.business_key,
             activity_id=activity["id"], description=activity["disclosure"], media_items=list(media),
-            channels=list(clean.get("channels") or []),
-            destinations=[u for f in DISCLOSURE_FIELDS for u in _as_list(clean.get(f))],
+            channels=list(where["channels"] or []),
+            destinations=[u for f in DISCLOSURE_FIELDS for u in _as_list(where[f])],
             details={"copyright_notice": data.get("copyright_notice"),
                      "conditions_of_use": data.get("conditions_of_use"),
                      "submitted": clean},

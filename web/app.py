@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from engine import ReleaseDesk, Settings, load_settings
 
-from .auth import login_manager
+from . import auth as auth_module
 from .errors import register_error_handlers
 
 csrf = CSRFProtect()
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, desk: ReleaseDesk | None = None
     )
     app.extensions["releasedesk"] = desk or ReleaseDesk(settings)
     csrf.init_app(app)
-    login_manager.init_app(app)
+    auth_module.init_app(app)
 
     from . import api, auth, inbox, manage
 

@@ -75,7 +75,8 @@ class _Throttle:
             self.failures.pop(key, None)
 
 
-throttle = _Throttle()
+def throttle() -> _Throttle:
+    return current_app.extensions["login_throttle"]
 
 
 class _CredentialCache:
@@ -102,7 +103,15 @@ class _CredentialCache:
             self.entries[key] = (time.monotonic() + CREDENTIAL_TTL, actor)
 
 
-credentials = _CredentialCache()
+def credentials() -> _CredentialCache:
+    return current_app.extensions["credential_cache"]
+
+
+def init_app(app) -> None:
+    """Per-app state: failed-login windows and verified API credentials."""
+    app.extensions["login_throttle"] = _Throttle()
+    app.extensions["credential_cache"] = _CredentialCache()
+    login_manager.init_app(app)
 
 
 def basic_auth_actor() -> Actor | None:
@@ -111,19 +120,19 @@ def basic_auth_actor() -> Actor | None:
     if auth is None or auth.type != "basic" or not auth.username:
         return None
     username, password = auth.username, auth.password or ""
-    key = credentials.key(username, password)
-    actor = credentials.get(key)
+    key = credentials().key(username, password)
+    actor = credentials().get(key)
     if actor is not None:
         return actor
     throttle_key = (request.remote_addr or "-", username)
-    if throttle.blocked(throttle_key):
+    if throttle().blocked(throttle_key):
         return None
     with desk().transaction() as s:
         actor = authenticate(s, username, password)
     if actor is None:
-        throttle.fail(throttle_key)
+        throttle().fail(throttle_key)
         return None
-    credentials.put(key, actor)
+    credentials().put(key, actor)
     return actor
 
 
@@ -140,7 +149,7 @@ def login():
         username = (request.form.get("username") or "").strip()
         password = request.form.get("password") or ""
         key = (request.remote_addr or "-", username)
-        if throttle.blocked(key):
+        if throttle().blocked(key):
             error = "Too many failed attempts. Wait a few minutes and try again."
             return render_template("login.html", error=error, username=username), 429
         with desk().transaction() as s:
@@ -148,10 +157,10 @@ def login():
             user = s.scalar(select(User).where(User.username == username)) if actor else None
             display = user.display_name if user else ""
         if actor is None:
-            throttle.fail(key)
+            throttle().fail(key)
             error = "Unknown username or wrong password."
             return render_template("login.html", error=error, username=username), 401
-        throttle.clear(key)
+        throttle().clear(key)
         login_user(WebUser(actor.username, display, actor))
         flash(f"Signed in as {actor.username}.", "info")
         target = request.args.get("next") or ""

@@ -122,7 +122,7 @@ def cmd_serve(args) -> int:
 
     from web.app import create_app
 
-    settings = load_settings(demo=getattr(args, "demo", False))
+    settings = load_settings(demo=True) if getattr(args, "demo", False) else load_settings()
     app = create_app(settings)
     desk = app.extensions["releasedesk"]
     desk.migrate()
@@ -203,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except KeyboardInterrupt:
         return 130
+    except (RuntimeError, ValueError, OSError) as exc:  # configuration problems: say so, no traceback
+        print(f"releasedesk: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from sqlalchemy import select
 
-from engine import ReleaseDesk
+from engine import EngineError, ReleaseDesk
 from engine import queries as q
 from engine.models import ProcessInstance, User
 from engine.users import Actor, create_user, hash_password
@@ -76,32 +76,42 @@ def _walk(desk: ReleaseDesk, key: str, business_key: str, start: dict, starter: 
 
 
 def _cases(desk: ReleaseDesk, a: dict[str, Actor]) -> int:
-    approve = {"decision": "approve", "rationale": "Necessary and proportionate to trace the suspect.",
-               "risk_assessment": "Low risk to third parties; face only.", "images_verified": True}
+    with desk.transaction() as s:
+        photo = desk.runtime.media.store(s, sample_png(), "appeal-photo.png", "requester", desk.clock()).digest
+        cctv = desk.runtime.media.store(s, sample_png((120, 40, 40)), "cctv-still.png", "requester",
+                                        desk.clock()).digest
+    today = desk.clock().date().isoformat()
+    approve = {"decision": "approve", "rationale": "Necessary and proportionate: other enquiries exhausted.",
+               "risk_assessment": "Low risk to third parties; face only.", "images_verified": True,
+               "lawful_necessary_proportionate": True}
+    publish = {"channels": ["force_website", "social_media"], "transmission_method": "secure_portal",
+               "published_urls": "https://www.example.police.uk/appeals/demo", "published_at": today,
+               "conditions_attached": True}
+    general = {"purpose": "criminal_investigation", "policing_purpose": "Identify the suspect in a jewellery theft",
+               "justification": "CCTV enquiries and forensics exhausted", "media_items": [cctv], **LEGAL_CLEAR}
+    wanted = {"person_description": "Male, 30s, tattoo on left hand", "offence": "Burglary",
+              "necessity_justification": "Evading arrest for three weeks", "media_items": [photo], **LEGAL_CLEAR}
     plans = [
-        ("general_release", "DEMO-GR-001", {"summary": "CCTV still: theft from a jeweller's, High Street",
-                                            "purpose": "criminal_investigation",
-                                            "policing_purpose": "Identify the suspect",
-                                            "justification": "Other lines of enquiry exhausted", **LEGAL_CLEAR},
+        ("general_release", "DEMO-GR-001", {"summary": "CCTV still: theft from a jeweller's, High Street", **general},
          a["requester"], []),
-        ("wanted_person", "DEMO-WP-001", {"summary": "Wanted for burglary", "person_description": "Male, 30s",
-                                          "offence": "Burglary", "necessity_justification": "Evading arrest",
-                                          **LEGAL_CLEAR}, a["requester"], []),
-        ("wanted_person", "DEMO-WP-002", {"summary": "Wanted for robbery", "person_description": "Female, 20s",
-                                          "offence": "Robbery", "necessity_justification": "Risk to the public",
-                                          **LEGAL_CLEAR}, a["requester"],
-         [("approve_release", a["sio"], approve)]),
-        ("missing_person", "DEMO-MP-001", {"summary": "Missing since Friday", "risk_level": "high",
-                                           "previously_in_custody": True, "person_description": "Age 16"},
+        ("general_release", "DEMO-GR-002", {"summary": "CCTV still: criminal damage at a bus station", **general},
+         a["requester"], [("approve_release", a["sio"], approve),
+                          ("prepare_release", a["ccd"], {k: publish[k] for k in
+                                                         ("channels", "transmission_method", "conditions_attached")}),
+                          ("publish_release", a["ccd"], {k: publish[k] for k in ("published_urls", "published_at")})]),
+        ("wanted_person", "DEMO-WP-001", {"summary": "Wanted for burglary", **wanted}, a["requester"], []),
+        ("wanted_person", "DEMO-WP-002", {"summary": "Wanted for robbery", **wanted}, a["requester"],
+         [("approve_release", a["oic"], approve), ("publish_appeal", a["ccd"], publish)]),
+        ("missing_person", "DEMO-MP-001", {"summary": "Missing since Friday evening", "risk_level": "high",
+                                           "previously_in_custody": True, "person_description": "Age 16, slim"},
          a["requester"], []),
-        ("tribute_image", "DEMO-TI-001", {"summary": "Tribute after road collision", "deceased_name": "J. Smith",
-                                          "family_consent": True, "family_wording": "A loving father."},
-         a["flo"], []),
+        ("tribute_image", "DEMO-TI-001", {"summary": "Tribute after a road collision", "deceased_name": "J. Smith",
+                                          "family_consent": True, "family_wording": "A loving father.",
+                                          "media_items": [photo]}, a["flo"], []),
         ("custody_image", "DEMO-CI-001", {"summary": "Convicted of GBH today", "offender_name": "A. Person",
-                                          "offence": "GBH", "conviction_date": "2026-11-26",
+                                          "offence": "Grievous bodily harm", "conviction_date": today,
                                           "sentence_type": "custodial", "media_request": True,
-                                          "policing_purpose": "Public reassurance", "risk_of_harm_assessed": False,
-                                          "vulnerable_adult": False, **LEGAL_CLEAR}, a["ccd"], []),
+                                          "policing_purpose": "Public reassurance", **LEGAL_CLEAR}, a["ccd"], []),
         ("bwv_release", "DEMO-BWV-001", {"summary": "Disorder outside a stadium", "purpose": "public_reassurance",
                                          "high_profile": True, "third_parties_depicted": True, **LEGAL_CLEAR},
          a["requester"], []),
@@ -117,8 +127,16 @@ def _cases(desk: ReleaseDesk, a: dict[str, Actor]) -> int:
         try:
             _walk(desk, key, business_key, start, starter, steps)
             created += 1
-        except Exception as exc:  # a sample that no longer fits an edited diagram should not stop the demo
-            print(f"  (sample {business_key} skipped: {exc})")
+        except EngineError as exc:  # a sample that no longer fits an edited diagram should not stop the demo
+            print(f"  (sample {business_key} skipped: {exc.message} {exc.details})")
+    # One live wanted appeal whose suspect was arrested: the removal task is waiting.
+    with desk.transaction() as s:
+        if s.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == "DEMO-WP-002",
+                                                     ProcessInstance.state == "active")):
+            try:
+                desk.runtime.correlate(s, "person_apprehended", "DEMO-WP-002", {}, a["requester"])
+            except EngineError:
+                pass
     return created
 
 

@@ -78,9 +78,10 @@ def _case_context(session, instance, actor):
     view = q.instance_view(session, instance)
     catalog = instance.definition.catalog
     start_fields = catalog["start"]["form"] if catalog.get("start") else []
+    # What the requester said, minus blanks, attachments (shown as media) and unticked boxes.
     summary = [(f["label"], view["variables"].get(f["id"])) for f in start_fields
-               if f["id"] in view["variables"] and view["variables"].get(f["id"]) not in (None, "", [])
-               and not f.get("properties", {}).get("media")]
+               if view["variables"].get(f["id"]) not in (None, "", [], False)
+               and not f.get("properties", {}).get("media") and f["id"] != "case_reference"]
     history = [r for r in q.audit_trail(session, instance.id)
                if r["action"] in ("complete", "decision_table", "message", "timer", "start", "cancel")]
     digests = []
@@ -117,12 +118,15 @@ def form_values(fields: list[dict], uploader: str) -> dict:
         fid = field["id"]
         if field.get("media"):
             digests = [d for d in request.form.getlist(fid) if d]
-            with desk().transaction() as s:
-                for upload in request.files.getlist(fid):
-                    if upload and upload.filename:
-                        item = desk().runtime.media.store(s, upload.read(), upload.filename, uploader,
-                                                          datetime.now(timezone.utc))
-                        digests.append(item.digest)
+            try:
+                with desk().transaction() as s:
+                    for upload in request.files.getlist(fid):
+                        if upload and upload.filename:
+                            item = desk().runtime.media.store(s, upload.read(), upload.filename, uploader,
+                                                              datetime.now(timezone.utc))
+                            digests.append(item.digest)
+            except InvalidForm as exc:  # name the upload field, not a generic "file"
+                raise InvalidForm(exc.message, {fid: next(iter(exc.details.values()), exc.message)}) from None
             if digests:
                 values[fid] = digests
         elif field.get("multiple"):
