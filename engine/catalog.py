@@ -213,6 +213,8 @@ def _process_catalog(process: etree._Element, messages: dict, problems: Problems
                 check_script(script)
             except UnsafeExpression as exc:
                 problems.add(node, f"script: {exc}")
+        if node.find("bpmn:multiInstanceLoopCharacteristics", NS) is not None:
+            problems.add(node, "multi-instance activities are not supported by this engine")
         if tag in ("serviceTask", "sendTask", "receiveTask", "complexGateway"):
             problems.add(node, f"{tag} is not supported by this engine")
         for timer in node.xpath("./bpmn:timerEventDefinition", namespaces=NS):

@@ -82,7 +82,7 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deployed_by: Mapped[str] = mapped_column(String(80))
     catalog: Mapped[dict] = mapped_column(JSON)
-    spec_json: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text, deferred=True)  # large; read once per content via specs
     resource: Mapped[Resource] = relationship(lazy="select")
 
 
@@ -91,6 +91,7 @@ class ProcessInstance(Base):
     __table_args__ = (
         Index("ix_instances_key_state_started", "key", "state", "started_at"),
         Index("ix_instances_state_started", "state", "started_at"),
+        Index("ix_instances_started", "started_at", "id"),  # newest first, date ranges (migration 0002)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"), index=True)

@@ -85,7 +85,7 @@ def instance_summary(i: ProcessInstance) -> dict[str, Any]:
 
 def instance_view(session: Session, instance: ProcessInstance, workflow=None) -> dict[str, Any]:
     if workflow is None:
-        workflow = load_state(instance.workflow_json, instance.definition.spec_json)
+        workflow = load_state(instance.workflow_json, instance.definition)
     active, completed = activity_history(workflow)
     if instance.state != "active":
         active = []

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -35,7 +36,7 @@ from .expressions import UnsafeExpression
 from .forms import validate_form
 from .media import MediaStore
 from .models import DisclosureEntry, HumanTask, ProcessInstance, Subscription
-from .projections import save, waiting_events
+from .projections import parse_due, save, waiting_events
 from .queries import get_definition, instance_view, latest_definitions
 from .specs import load_state, new_workflow
 from .users import SYSTEM, Actor
@@ -88,7 +89,8 @@ class Runtime:
         automatic: list = []
 
         def did_complete(task):
-            if task.task_spec.bpmn_id and type(task.task_spec).__name__ in ("BusinessRuleTask", "EndEvent"):
+            if task.task_spec.bpmn_id and (type(task.task_spec).__name__ in ("BusinessRuleTask", "EndEvent")
+                                           or _is_timer(task)):
                 automatic.append(task)
         try:
             action()
@@ -109,6 +111,13 @@ class Runtime:
                 audit.append(session, at=now, actor=SYSTEM.username, action="decision_table",
                              instance_id=instance.id, business_key=instance.business_key,
                              activity_id=activity["id"], activity_name=activity["name"], data=outputs)
+            elif _is_timer(task):
+                # A timer already due when the case reached it (e.g. a custody release for a conviction
+                # day in the past) fires inside the engine step instead of through fire_timers.
+                due = parse_due(task.internal_data.get("event_value"))
+                audit.append(session, at=now, actor=SYSTEM.username, action="timer", instance_id=instance.id,
+                             business_key=instance.business_key, activity_id=activity.get("id"),
+                             activity_name=activity.get("name"), data={"due": due.isoformat() if due else None})
             else:
                 audit.append(session, at=now, actor=SYSTEM.username, action="end", instance_id=instance.id,
                              business_key=instance.business_key, activity_id=activity.get("id"),
@@ -153,7 +162,7 @@ class Runtime:
         clean["local_approval_required"] = self.settings.custody_local_approval
         now = self.clock()
 
-        workflow = new_workflow(definition.spec_json)
+        workflow = new_workflow(definition)
 
         def begin():
             if start.get("message"):
@@ -214,7 +223,7 @@ class Runtime:
             raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}; you are not in those groups")
         if row.assignee and row.assignee != actor.username:
             raise NotAllowed(f"task is claimed by {row.assignee}", {"assignee": row.assignee})
-        workflow = load_state(instance.workflow_json, instance.definition.spec_json)
+        workflow = load_state(instance.workflow_json, instance.definition)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
             raise ConcurrentChange(f"task {task_id} is no longer ready")
@@ -279,7 +288,7 @@ class Runtime:
         now = self.clock()
         for instance_id in instance_ids:
             instance = self.lock_instance(session, instance_id)
-            workflow = load_state(instance.workflow_json, instance.definition.spec_json)
+            workflow = load_state(instance.workflow_json, instance.definition)
             waiting = [w for w in waiting_events(workflow) if w[1] == "message" and w[2] == message]
             if instance.state != "active" or not waiting:
                 continue
@@ -318,7 +327,7 @@ class Runtime:
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             return []
-        workflow = load_state(instance.workflow_json, instance.definition.spec_json)
+        workflow = load_state(instance.workflow_json, instance.definition)
         due = [w for w in waiting_events(workflow) if w[1] == "timer" and w[4] is not None and w[4] <= now]
         if not due:
             return []
@@ -327,7 +336,7 @@ class Runtime:
             for task, *_rest in due:
                 task.internal_data["event_fired"] = True
             workflow.refresh_timers()
-        automatic = self._run(workflow, fire)
+        automatic = [t for t in self._run(workflow, fire) if not _is_timer(t)]  # audited just below
         catalog = instance.definition.catalog["activities"]
         for _task, _kind, _name, activity_id, due_at in due:
             audit.append(session, at=now, actor=SYSTEM.username, action="timer", instance_id=instance.id,
@@ -346,7 +355,7 @@ class Runtime:
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             raise Conflict(f"instance {instance_id} is already {instance.state}")
-        workflow = load_state(instance.workflow_json, instance.definition.spec_json)
+        workflow = load_state(instance.workflow_json, instance.definition)
         workflow.cancel()
         now = self.clock()
         instance.state, instance.ended_at, instance.outcome = "cancelled", now, "Cancelled"
@@ -362,6 +371,10 @@ def _message_definition(task, message: str):
         if getattr(d, "name", None) == message:
             return d
     return definition
+
+
+def _is_timer(task) -> bool:
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
 
 
 def _dmn_outputs(task) -> set[str]:

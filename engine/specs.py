@@ -31,10 +31,44 @@ def spec_to_json(spec, subprocess_specs) -> str:
     return json.dumps({key: data[key] for key in SPEC_KEYS}, separators=(",", ":"))
 
 
-def new_workflow(spec_json: str) -> BpmnWorkflow:
-    specs = json.loads(spec_json)
-    spec = _serializer.registry.restore(specs["spec"])
-    subprocess_specs = {name: _serializer.registry.restore(s) for name, s in specs["subprocess_specs"].items()}
+class _ParsedSpecs:
+    """Spec objects restored once per definition content and shared by its instances.
+
+    SpiffWorkflow specs hold no per-instance state (multi-instance tasks, which rewrite their spec
+    while running, are refused at deploy time), so one restored copy serves every instance of a
+    version. Keyed by content hash, which is identical for identical diagrams in any database."""
+
+    def __init__(self, limit: int = 256) -> None:
+        self.limit = limit
+        self.entries: dict[str, tuple] = {}
+
+    def get(self, definition) -> tuple:
+        key = definition.content_hash
+        hit = self.entries.get(key)
+        if hit is None:
+            specs = json.loads(definition.spec_json)
+            hit = (_serializer.registry.restore(specs["spec"]),
+                   {name: _serializer.registry.restore(s) for name, s in specs["subprocess_specs"].items()})
+            if len(self.entries) >= self.limit:
+                self.entries.pop(next(iter(self.entries)))
+            self.entries[key] = hit
+        return hit
+
+
+_parsed = _ParsedSpecs()
+
+
+def _specs_of(definition) -> tuple:
+    if isinstance(definition, str):  # a bare spec document (tools and tests)
+        specs = json.loads(definition)
+        return (_serializer.registry.restore(specs["spec"]),
+                {name: _serializer.registry.restore(s) for name, s in specs["subprocess_specs"].items()})
+    return _parsed.get(definition)
+
+
+def new_workflow(definition) -> BpmnWorkflow:
+    """A fresh workflow of `definition` (a ProcessDefinition, or its spec_json)."""
+    spec, subprocess_specs = _specs_of(definition)
     workflow = BpmnWorkflow(spec, subprocess_specs)
     workflow.script_engine = script_engine()
     return workflow
@@ -48,13 +82,18 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     return json.dumps(data, separators=(",", ":"))
 
 
-def load_state(state_json: str, spec_json: str) -> BpmnWorkflow:
+def load_state(state_json: str, definition) -> BpmnWorkflow:
+    """Rebuild an instance's workflow from its state and its definition (a ProcessDefinition row,
+    or its spec_json)."""
     data = json.loads(state_json)
-    data.update(json.loads(spec_json))
-    if data.get(_serializer.VERSION_KEY) == _serializer.VERSION:
-        data.pop(_serializer.VERSION_KEY)
-        workflow = _serializer.from_dict(data)
-    else:  # an older document: let SpiffWorkflow migrate it
+    if data.get(_serializer.VERSION_KEY) != _serializer.VERSION:  # an older document: let SpiffWorkflow migrate
+        spec_json = definition if isinstance(definition, str) else definition.spec_json
+        data.update(json.loads(spec_json))
         workflow = _serializer.deserialize_json(json.dumps(data))
+    else:
+        data.pop(_serializer.VERSION_KEY)
+        # Already-restored spec objects pass through the serializer's restore() unchanged.
+        data["spec"], data["subprocess_specs"] = _specs_of(definition)
+        workflow = _serializer.from_dict(data)
     workflow.script_engine = script_engine()
     return workflow
