@@ -136,3 +136,11 @@ def test_unsafe_dmn_cell_is_refused(desk):
 </definitions>'''
     problems = rejected(desk, [("evil.dmn", dmn)])
     assert problems[0]["file"] == "evil.dmn" and problems[0]["element"] == "e1"
+
+
+def test_multi_instance_activities_are_refused(desk):
+    mi = MINI.replace(b'<bpmn:outgoing>Flow_3</bpmn:outgoing>',
+                      b'<bpmn:outgoing>Flow_3</bpmn:outgoing><bpmn:multiInstanceLoopCharacteristics>'
+                      b'<bpmn:loopCardinality>3</bpmn:loopCardinality></bpmn:multiInstanceLoopCharacteristics>')
+    problems = rejected(desk, [("mini.bpmn", mi)])
+    assert problems[0]["element"] == "publish_release" and "multi-instance" in problems[0]["message"]

@@ -241,3 +241,25 @@ def test_stale_task_object_is_not_completed(desk, mini, actors):
         desk.runtime.cancel(s, case.id, actors["manager"], "Withdrawn")
     with desk.transaction() as s, pytest.raises(Conflict):
         desk.runtime.complete(s, task_id, actors["sio"], APPROVE)
+
+
+def test_a_crash_while_saving_leaves_nothing_half_written(desk, mini, actors, monkeypatch):
+    """If the process dies between running the workflow and committing (here: the projection
+    writer raises), the transaction rolls back: state, task, audit and disclosure are as before."""
+    case = Case(desk, mini, "CASE-1", {}, actors["requester"])
+    before = audit_count(desk)
+    with desk.transaction() as s:
+        state_before = s.get(ProcessInstance, case.id).workflow_json
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("power cut")
+    monkeypatch.setattr("engine.runtime.save", crash)
+    with pytest.raises(RuntimeError):
+        case.complete("approve_release", actors["sio"], APPROVE)
+    monkeypatch.undo()
+    with desk.transaction() as s:
+        assert s.get(ProcessInstance, case.id).workflow_json == state_before
+    assert audit_count(desk) == before
+    assert case.open_activities() == ["approve_release"]
+    case.complete("approve_release", actors["sio"], APPROVE)  # and the task still works afterwards
+    assert case.open_activities() == ["publish_release"]
