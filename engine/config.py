@@ -27,6 +27,7 @@ class Settings:
     )
     transmission_methods: tuple[str, ...] = ("secure_portal", "encrypted_email")
     custody_local_approval: bool = True
+    secure_cookies: bool = True  # session cookie only over HTTPS; off for plain-HTTP intranet trials
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

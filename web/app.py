@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, desk: ReleaseDesk | None = None
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not (settings.demo or settings.testing),
+        SESSION_COOKIE_SECURE=settings.secure_cookies and not (settings.demo or settings.testing),
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
