@@ -30,7 +30,8 @@ lint: setup
 	node_modules/.bin/bpmnlint workflows/*.bpmn
 
 bench: setup
-	$(BIN)/python tests/bench/bench_engine.py
+	$(BIN)/python tests/bench/bench_http.py --cases 200
+	$(BIN)/python tests/bench/bench_instances.py --backend sqlite
 
 browser-deps:
 	apt-get update -qq && apt-get install -y -qq chromium

@@ -76,6 +76,9 @@ def save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, no
         instance.ended_at = now
         ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED)
                 if catalog.get(t.task_spec.bpmn_id or "", {}).get("type") == "endEvent"]
+        # An escalation branch (after a non-interrupting boundary event) finishing last is not the
+        # case's outcome: "Escalation recorded" must not hide "Custody image released".
+        ends = [t for t in ends if not _after_non_interrupting_boundary(t)] or ends
         if ends:
             last = max(ends, key=lambda t: t.last_state_change)
             instance.outcome = catalog[last.task_spec.bpmn_id]["name"]
@@ -118,6 +121,15 @@ def save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, no
             session.add(ActivityPosition(instance_id=instance.id, activity_id=activity_id,
                                          process_key=instance.key, since=previous.get(activity_id, now)))
     session.flush()
+
+
+def _after_non_interrupting_boundary(task) -> bool:
+    parent = task.parent
+    while parent is not None:
+        if getattr(parent.task_spec, "cancel_activity", True) is False:
+            return True
+        parent = parent.parent
+    return False
 
 
 def activity_history(workflow: BpmnWorkflow) -> tuple[list[str], list[str]]:

@@ -44,7 +44,7 @@ from .users import SYSTEM, Actor
 #: Start variables the engine owns: a client can never set them.
 ENGINE_VARIABLES = ("requested_by", "local_approval_required")
 FORCE_DEFAULTS = ("copyright_notice", "conditions_of_use", "review_interval", "removal_sla")
-DISCLOSURE_FIELDS = ("published_urls", "recipients", "media_contacted", "transmission_method", "attendees")
+DISCLOSURE_FIELDS = ("published_urls", "recipients", "transmission_method", "attendees")
 
 
 def utcnow() -> datetime:
