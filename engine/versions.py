@@ -1,0 +1,115 @@
+"""Compare two deployed versions of a pathway, element by element, for designers.
+
+The comparison is over the BPMN XML itself (not SpiffWorkflow's specs), keyed by element id, so it
+reports what a designer changed in the modeler: a renamed task, a new form field, a moved flow, a
+task in another lane. Diagram layout (BPMNDI) is compared apart, as one yes/no: moving a shape is
+not a change of behaviour."""
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+from sqlalchemy.orm import Session
+
+from .catalog import BPMN, CAMUNDA
+from .queries import get_definition
+from .xmlsafe import parse_xml
+
+BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
+#: Children whose order carries no meaning (the modeler may rewrite them in another order).
+UNORDERED = {"incoming", "outgoing", "flowNodeRef"}
+PREFIXES = {BPMN: "", CAMUNDA: "camunda:"}
+
+
+def _name(qname: str) -> str:
+    q = etree.QName(qname)
+    return PREFIXES.get(q.namespace, f"{{{q.namespace}}}" if q.namespace else "") + q.localname
+
+
+def _has_own_id(node: etree._Element) -> bool:
+    return etree.QName(node).namespace == BPMN and node.get("id") is not None
+
+
+def _parts(node: etree._Element) -> list[etree._Element]:
+    """The children that belong to an element's own definition: not id'd BPMN elements (compared
+    apart) and not the diagram layout (compared as a whole)."""
+    return [c for c in node if isinstance(c.tag, str) and not _has_own_id(c)
+            and etree.QName(c).namespace != BPMNDI]
+
+
+def _signature(node: etree._Element) -> tuple:
+    """Everything that defines an element except its own id'd children (they are compared apart)."""
+    children = _parts(node)
+    ordered = [_signature(c) for c in children if etree.QName(c).localname not in UNORDERED]
+    unordered = sorted(_signature(c) for c in children if etree.QName(c).localname in UNORDERED)
+    return (etree.QName(node).localname, tuple(sorted((_name(k), v) for k, v in node.attrib.items())),
+            (node.text or "").strip(), tuple(ordered), tuple(unordered))
+
+
+def _elements(tree: etree._ElementTree) -> dict[str, etree._Element]:
+    return {n.get("id"): n for n in tree.getroot().iter()
+            if isinstance(n.tag, str) and _has_own_id(n)}
+
+
+def _describe(node: etree._Element) -> dict[str, Any]:
+    return {"id": node.get("id"), "type": etree.QName(node).localname, "name": node.get("name") or ""}
+
+
+def _changes(old: etree._Element, new: etree._Element) -> list[str]:
+    out = []
+    old_attrs = {_name(k): v for k, v in old.attrib.items()}
+    new_attrs = {_name(k): v for k, v in new.attrib.items()}
+    for attr in sorted(set(old_attrs) | set(new_attrs)):
+        if old_attrs.get(attr) != new_attrs.get(attr):
+            out.append(f"{attr}: {old_attrs.get(attr, '(none)')!r} → {new_attrs.get(attr, '(none)')!r}")
+    if (old.text or "").strip() != (new.text or "").strip():
+        out.append("text")
+
+    def by_tag(node):
+        groups: dict[str, list] = {}
+        for c in _parts(node):
+            groups.setdefault(etree.QName(c).localname, []).append(_signature(c))
+        return {tag: (sorted(sigs) if tag in UNORDERED else sigs) for tag, sigs in groups.items()}
+    old_children, new_children = by_tag(old), by_tag(new)
+    for tag in sorted(set(old_children) | set(new_children)):
+        if old_children.get(tag) != new_children.get(tag):
+            out.append(tag)
+    return out
+
+
+def _layout(tree: etree._ElementTree) -> bytes:
+    nodes = tree.getroot().findall(f"{{{BPMNDI}}}BPMNDiagram")
+    return b"".join(etree.tostring(n, method="c14n") for n in nodes)
+
+
+def diff_xml(old_content: bytes, new_content: bytes) -> dict[str, Any]:
+    """{"added", "removed", "changed", "layoutChanged"}; each element as {"id", "type", "name"}, changed
+    ones with "changes" (attributes as "attr: old → new", child parts such as "extensionElements")."""
+    old_tree, new_tree = parse_xml(old_content), parse_xml(new_content)
+    old, new = _elements(old_tree), _elements(new_tree)
+    added = [_describe(new[i]) for i in new if i not in old]
+    removed = [_describe(old[i]) for i in old if i not in new]
+    changed = []
+    for element_id in (i for i in new if i in old):
+        if _signature(old[element_id]) != _signature(new[element_id]):
+            item = _describe(new[element_id])
+            if old[element_id].get("name") != new[element_id].get("name"):
+                item["oldName"] = old[element_id].get("name") or ""
+            item["changes"] = _changes(old[element_id], new[element_id])
+            changed.append(item)
+    return {"added": added, "removed": removed, "changed": changed,
+            "layoutChanged": _layout(old_tree) != _layout(new_tree)}
+
+
+def diff_versions(session: Session, key: str, old_version: int, new_version: int) -> dict[str, Any]:
+    old = get_definition(session, key, old_version)
+    new = get_definition(session, key, new_version)
+    result = diff_xml(old.resource.content, new.resource.content)
+    result.update({"key": key, "from": old_version, "to": new_version})
+    return result
+
+
+def executable_process_ids(content: bytes) -> list[str]:
+    """Ids of the executable processes in a BPMN document (what `deploy` would version)."""
+    root = parse_xml(content).getroot()
+    return [p.get("id") for p in root.findall(f"{{{BPMN}}}process") if p.get("isExecutable") == "true"]
