@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import and_, exists, func, or_, select, true
+from sqlalchemy import Select, and_, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowed, NotFound
@@ -123,11 +123,15 @@ def readable_instance(session: Session, instance_id: int, actor: Actor) -> Proce
     return instance
 
 
-def list_instances(session: Session, *, actor: Actor | None = None, key: str | None = None,
-                   business_key: str | None = None,
-                   state: str | None = None, activity_id: str | None = None,
-                   started_from: datetime | None = None, started_to: datetime | None = None,
-                   page: int = 1, page_size: int = 50) -> dict[str, Any]:
+def instance_list_query(*, key: str | None = None, business_key: str | None = None, state: str | None = None,
+                        activity_id: str | None = None, activity_keys: list[str] | None = None,
+                        started_from: datetime | None = None, started_to: datetime | None = None,
+                        actor: Actor | None = None) -> Select:
+    """Instances matching the filters, newest first (no paging).
+
+    "Waiting at activity" is driven from the positions index (process_key, activity_id, instance_id)
+    rather than an EXISTS per instance: with no pathway chosen, `activity_keys` lists the pathways to
+    look in, so the index is still entered by its first column."""
     conditions = [] if actor is None else [visible_to(actor)]
     if key:
         conditions.append(ProcessInstance.key == key)
@@ -140,14 +144,22 @@ def list_instances(session: Session, *, actor: Actor | None = None, key: str | N
     if started_to:
         conditions.append(ProcessInstance.started_at < started_to)
     if activity_id:
-        conditions.append(exists().where(ActivityPosition.instance_id == ProcessInstance.id,
-                                         ActivityPosition.activity_id == activity_id))
+        keys = [key] if key else sorted(activity_keys or [])
+        waiting = select(ActivityPosition.instance_id).where(ActivityPosition.process_key.in_(keys),
+                                                             ActivityPosition.activity_id == activity_id)
+        conditions.append(ProcessInstance.id.in_(waiting))
+    return (select(ProcessInstance).where(*conditions)
+            .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()))
+
+
+def list_instances(session: Session, *, page: int = 1, page_size: int = 50, **filters: Any) -> dict[str, Any]:
+    """One page of instances for the API (filters as `instance_list_query`)."""
+    if filters.get("activity_id") and not filters.get("key"):
+        filters["activity_keys"] = list(session.scalars(select(ProcessDefinition.key).distinct()))
+    query = instance_list_query(**filters)
     page, page_size = max(1, page), min(max(1, page_size), 500)
-    total = session.scalar(select(func.count()).select_from(ProcessInstance).where(*conditions))
-    rows = session.scalars(
-        select(ProcessInstance).where(*conditions)
-        .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc())
-        .offset((page - 1) * page_size).limit(page_size))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.scalars(query.offset((page - 1) * page_size).limit(page_size))
     return {"items": [instance_summary(i) for i in rows], "total": total, "page": page, "pageSize": page_size}
 
 

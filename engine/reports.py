@@ -9,7 +9,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from .models import (
@@ -20,7 +20,7 @@ from .models import (
     ProcessDefinition,
     ProcessInstance,
 )
-from .queries import instance_summary, iso, task_summary
+from .queries import instance_list_query, instance_summary, iso, task_summary
 
 #: Activities that take a publication down: a published case is "live" until one of them completes.
 REMOVAL_ACTIVITIES = ("remove_appeal", "archive_or_remove")
@@ -37,34 +37,6 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 # -- the case list -----------------------------------------------------------------------------
-def instance_list_query(*, key: str | None = None, business_key: str | None = None, state: str | None = None,
-                        activity_id: str | None = None, activity_keys: list[str] | None = None,
-                        started_from: datetime | None = None, started_to: datetime | None = None) -> Select:
-    """Instances matching the filters, newest first (no paging).
-
-    "Waiting at activity" is driven from the positions index (process_key, activity_id, instance_id)
-    rather than an EXISTS per instance: with no pathway chosen, `activity_keys` lists the pathways to
-    look in, so the index is still entered by its first column."""
-    conditions = []
-    if key:
-        conditions.append(ProcessInstance.key == key)
-    if business_key:
-        conditions.append(ProcessInstance.business_key == business_key)
-    if state:
-        conditions.append(ProcessInstance.state == state)
-    if started_from:
-        conditions.append(ProcessInstance.started_at >= started_from)
-    if started_to:
-        conditions.append(ProcessInstance.started_at < started_to)
-    if activity_id:
-        keys = [key] if key else sorted(activity_keys or [])
-        waiting = select(ActivityPosition.instance_id).where(ActivityPosition.process_key.in_(keys),
-                                                             ActivityPosition.activity_id == activity_id)
-        conditions.append(ProcessInstance.id.in_(waiting))
-    return (select(ProcessInstance).where(*conditions)
-            .order_by(ProcessInstance.started_at.desc(), ProcessInstance.id.desc()))
-
-
 def pathway_keys(session: Session) -> list[str]:
     return list(session.scalars(select(ProcessDefinition.key).distinct().order_by(ProcessDefinition.key)))
 
