@@ -145,3 +145,13 @@ def web_template(sqlite_template, tmp_path_factory) -> Path:
             create_user(s, username, PASSWORD, groups)
     desk.dispose()
     return path
+
+
+@pytest.fixture
+def web_desk(web_template, tmp_path):
+    """A ReleaseDesk on a private copy of the web template (SQLite, users and workflows in place)."""
+    target = tmp_path / "web.db"
+    shutil.copyfile(web_template, target)
+    desk = ReleaseDesk(_settings(f"sqlite:///{target}", tmp_path))
+    yield desk
+    desk.dispose()

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import ReleaseDesk
-from tests.conftest import PASSWORD, _settings
+from tests.conftest import PASSWORD
 from web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,12 +43,8 @@ def browser():
 
 
 @pytest.fixture
-def live_desk(web_template, tmp_path):
-    target = tmp_path / "live.db"
-    shutil.copyfile(web_template, target)
-    desk = ReleaseDesk(_settings(f"sqlite:///{target}", tmp_path))
-    yield desk
-    desk.dispose()
+def live_desk(web_desk):
+    return web_desk
 
 
 @pytest.fixture

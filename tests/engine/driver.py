@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import select
+
 from engine import Actor, ReleaseDesk, queries
+from engine.models import DisclosureEntry
+from web.demo import sample_png
 
 LEGAL_CLEAR = {
     "subject_is_juvenile": False, "reporting_restrictions_lifted": False,
@@ -67,3 +71,22 @@ class Case:
     def audit(self) -> list[dict[str, Any]]:
         with self.desk.transaction() as s:
             return queries.audit_trail(s, self.id)
+
+
+def media(desk: ReleaseDesk, rgb: tuple[int, int, int] = (31, 58, 104), name: str = "image.png") -> str:
+    """Store a small real PNG as an attachment; return its digest."""
+    with desk.transaction() as s:
+        return desk.runtime.media.store(s, sample_png(rgb), name, "rita", desk.clock()).digest
+
+
+def disclosures(desk: ReleaseDesk, case: Case) -> list[DisclosureEntry]:
+    with desk.transaction() as s:
+        rows = list(s.scalars(select(DisclosureEntry).where(DisclosureEntry.instance_id == case.id)))
+        s.expunge_all()
+        return rows
+
+
+def decisions(case: Case) -> list[tuple[str, str, str | None, str | None]]:
+    """(activity, actor, decision, rationale) of each completed task, in order."""
+    return [(r["activityId"], r["actor"], r["decision"], r["rationale"])
+            for r in case.audit() if r["action"] == "complete"]

@@ -5,13 +5,10 @@ viewing, or a recorded refusal."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from engine import InvalidForm, NotAllowed
-from engine.models import DisclosureEntry
-from web.demo import sample_png
 
-from .driver import LEGAL_CLEAR, Case
+from .driver import LEGAL_CLEAR, Case, decisions, disclosures, media
 
 START = {
     "summary": "Arrest outside a nightclub filmed by bystanders",
@@ -27,11 +24,6 @@ PUBLISH = {"channels": ["force_website", "broadcast_media"], "published_urls": "
 REDACTION_REQUIRED = "Third parties are depicted: the footage must be redacted before release."
 
 
-def media(desk, rgb=(31, 58, 104)) -> str:
-    with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(rgb), "bwv.png", "rita", desk.clock()).digest
-
-
 def start(desk, actors, key="BWV-1", **overrides) -> Case:
     return Case(desk, "bwv_release", key, {**START, "media_items": [media(desk)], **overrides}, actors["requester"])
 
@@ -42,18 +34,6 @@ def cleared(desk, actors, **overrides) -> Case:
     assert case.open_activities() == ["check_operational_sensitivity"]
     case.complete("check_operational_sensitivity", actors["oic"], NOT_SENSITIVE)
     return case
-
-
-def disclosures(desk, case) -> list[DisclosureEntry]:
-    with desk.transaction() as s:
-        rows = list(s.scalars(select(DisclosureEntry).where(DisclosureEntry.instance_id == case.id)))
-        s.expunge_all()
-        return rows
-
-
-def decisions(case) -> list[tuple[str, str, str | None, str | None]]:
-    return [(r["activityId"], r["actor"], r["decision"], r["rationale"])
-            for r in case.audit() if r["action"] == "complete"]
 
 
 def refuse(case, actors) -> dict:

@@ -7,13 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
 
 from engine import Actor, InvalidForm, NotAllowed, ReleaseDesk
-from engine.models import DisclosureEntry
-from web.demo import sample_png
 
-from .driver import LEGAL_CLEAR, Case
+from .driver import LEGAL_CLEAR, Case, disclosures, media
 
 START = {
     "summary": "Sentenced at Crown Court for aggravated burglary",
@@ -45,11 +42,6 @@ class Existing(Case):
         self.desk, self.id, self.business_key = desk, instance_id, business_key
 
 
-def media(desk) -> str:
-    with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(), "custody.png", "cat", desk.clock()).digest
-
-
 def start(desk, actors, key="CI-1", **overrides) -> Case:
     variables = {**START, "conviction_date": today(), "media_items": [media(desk)], **overrides}
     return Case(desk, "custody_image", key, variables, actors["ccd"])
@@ -59,13 +51,6 @@ def decision_table(case) -> dict:
     [record] = [r for r in case.audit() if r["action"] == "decision_table"]
     assert record["activityId"] == "decide_custody_release" and record["actor"] == "system"
     return record["data"]
-
-
-def disclosures(desk, case) -> list[DisclosureEntry]:
-    with desk.transaction() as s:
-        rows = list(s.scalars(select(DisclosureEntry).where(DisclosureEntry.instance_id == case.id)))
-        s.expunge_all()
-        return rows
 
 
 def completions(case) -> list[tuple[str, str, str | None, str | None]]:

@@ -6,10 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import InvalidForm, NotAllowed
-from engine.models import AuditRecord, DisclosureEntry
-from web.demo import sample_png
+from engine.models import AuditRecord
 
-from .driver import LEGAL_CLEAR, Case
+from .driver import LEGAL_CLEAR, Case, disclosures, media
 
 START = {
     "summary": "CCTV still of a suspect in a shop theft",
@@ -26,11 +25,6 @@ PREPARE = {"channels": ["force_website", "press_release"], "transmission_method"
 PUBLISH = {"published_urls": "https://police.example/appeals/gr-1", "published_at": "2024-05-01"}
 
 
-def media(desk) -> str:
-    with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(), "cctv.png", "rita", desk.clock()).digest
-
-
 def start(desk, actors, key="GR-1", **overrides) -> Case:
     return Case(desk, "general_release", key, {**START, "media_items": [media(desk)], **overrides},
                 actors["requester"])
@@ -39,13 +33,6 @@ def start(desk, actors, key="GR-1", **overrides) -> Case:
 def audit_count(desk) -> int:
     with desk.transaction() as s:
         return s.scalar(select(func.count()).select_from(AuditRecord))
-
-
-def disclosures(desk, case) -> list[DisclosureEntry]:
-    with desk.transaction() as s:
-        rows = s.scalars(select(DisclosureEntry).where(DisclosureEntry.instance_id == case.id)).all()
-        s.expunge_all()
-        return list(rows)
 
 
 def completions(case) -> list[tuple[str, str, str | None, str | None]]:

@@ -8,9 +8,8 @@ from sqlalchemy import select
 
 from engine import InvalidForm, NotAllowed
 from engine.models import DisclosureEntry
-from web.demo import sample_png
 
-from .driver import Case
+from .driver import Case, media
 
 START = {
     "summary": "Missing from home since Friday evening",
@@ -26,11 +25,6 @@ PUBLISH = {"channels": ["force_website", "social_media"], "transmission_method":
 NOT_OBTAINED = {"image_obtained": False, "avenues_tried": "Family, school and friends asked; none recent"}
 CUSTODY_IMAGE_REFUSED = ("Use the custody photograph only when the OIC has approved it as a last resort, "
                          "and the family image only when one was obtained")
-
-
-def media(desk, rgb=(31, 58, 104)) -> str:
-    with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(rgb), "image.png", "olly", desk.clock()).digest
 
 
 def start(desk, actors, key="MP-1", **overrides) -> Case:

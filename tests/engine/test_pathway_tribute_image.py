@@ -3,13 +3,10 @@ with the family's consent and after the OIC or the family liaison officer verifi
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from engine import InvalidForm, NotAllowed
-from engine.models import DisclosureEntry
-from web.demo import sample_png
 
-from .driver import Case
+from .driver import Case, decisions, disclosures, media
 
 START = {
     "summary": "Tribute to the victim of a fatal collision",
@@ -20,25 +17,8 @@ START = {
 RELEASE = {"channels": ["force_website", "press_release"], "published_urls": "https://police.example/news/tribute"}
 
 
-def media(desk, rgb=(31, 58, 104)) -> str:
-    with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(rgb), "tribute.png", "fay", desk.clock()).digest
-
-
 def start(desk, actor, key="TI-1", **overrides) -> Case:
     return Case(desk, "tribute_image", key, {**START, "media_items": [media(desk)], **overrides}, actor)
-
-
-def disclosures(desk, case) -> list[DisclosureEntry]:
-    with desk.transaction() as s:
-        rows = list(s.scalars(select(DisclosureEntry).where(DisclosureEntry.instance_id == case.id)))
-        s.expunge_all()
-        return rows
-
-
-def decisions(case) -> list[tuple[str, str, str | None, str | None]]:
-    return [(r["activityId"], r["actor"], r["decision"], r["rationale"])
-            for r in case.audit() if r["action"] == "complete"]
 
 
 def test_verified_image_is_released_with_a_disclosure_entry(desk, actors):

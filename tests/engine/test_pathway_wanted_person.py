@@ -10,9 +10,8 @@ from sqlalchemy import func, select
 
 from engine import Actor, Conflict, InvalidForm, NoInstanceWaits, NotAllowed, queries
 from engine.models import AuditRecord, DisclosureEntry, Subscription
-from web.demo import sample_png
 
-from .driver import LEGAL_CLEAR, Case
+from .driver import LEGAL_CLEAR, Case, media
 
 START = {
     "summary": "Wanted for a street robbery",
@@ -29,11 +28,6 @@ PUBLISH = {"channels": ["force_website", "social_media"], "transmission_method":
            "published_at": "2024-05-01", "conditions_attached": True}
 REMOVE = {"removed_from": ["force_website", "social_media"], "removed_at": "2024-05-03"}
 INFORM = {"media_informed_at": "2024-05-03", "statement": "The man has been arrested. Please remove the appeal."}
-
-
-def media(desk) -> str:
-    with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(), "suspect.png", "rita", desk.clock()).digest
 
 
 def live_appeal(desk, actors, key="WP-1", **overrides) -> Case:

@@ -3,22 +3,16 @@ the workflows deployed and one user per role), driven through the test client ov
 from __future__ import annotations
 
 import base64
-import shutil
 
 import pytest
 
-from engine import ReleaseDesk
-from tests.conftest import PASSWORD, _settings
+from tests.conftest import PASSWORD
 from web.app import create_app
 
 
 @pytest.fixture
-def desk(web_template, tmp_path):
-    target = tmp_path / "web.db"
-    shutil.copyfile(web_template, target)
-    desk = ReleaseDesk(_settings(f"sqlite:///{target}", tmp_path))
-    yield desk
-    desk.dispose()
+def desk(web_desk):
+    return web_desk
 
 
 @pytest.fixture
