@@ -11,7 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -185,4 +185,4 @@ def require_groups(*groups: str):
         raise NotAllowed("This page is for " + ", ".join(groups) + ".")
 
 
-__all__ = ["bp", "login_manager", "basic_auth_actor", "web_actor", "require_groups", "WebUser", "g"]
+__all__ = ["bp", "login_manager", "basic_auth_actor", "web_actor", "require_groups", "WebUser"]

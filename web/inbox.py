@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from engine import InvalidForm, NotAllowed
 from engine import audit as audit_log
 from engine import queries as q
-from engine.models import HumanTask, MediaItem
+from engine.models import HumanTask, HumanTaskGroup, MediaItem
 
 from .auth import web_actor
 
@@ -209,7 +209,7 @@ def media(instance_id: int, digest: str):
         allowed = "manager" in actor.groups or s.scalar(
             select(func.count()).select_from(HumanTask)
             .where(HumanTask.instance_id == instance_id, HumanTask.groups.any(
-                q.HumanTaskGroup.group_name.in_(sorted(actor.groups))))) > 0
+                HumanTaskGroup.group_name.in_(sorted(actor.groups))))) > 0
         if not allowed:
             raise NotAllowed("Only people with a task on this case, or managers, may open its media.")
         variables = q.instance_view(s, instance)["variables"]
