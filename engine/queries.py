@@ -155,7 +155,7 @@ def instance_list_query(*, key: str | None = None, business_key: str | None = No
 def list_instances(session: Session, *, page: int = 1, page_size: int = 50, **filters: Any) -> dict[str, Any]:
     """One page of instances for the API (filters as `instance_list_query`)."""
     if filters.get("activity_id") and not filters.get("key"):
-        filters["activity_keys"] = list(session.scalars(select(ProcessDefinition.key).distinct()))
+        filters["activity_keys"] = sorted(session.scalars(select(ProcessDefinition.key).distinct()))
     query = instance_list_query(**filters)
     page, page_size = max(1, page), min(max(1, page_size), 500)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))

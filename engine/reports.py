@@ -20,7 +20,7 @@ from .models import (
     ProcessDefinition,
     ProcessInstance,
 )
-from .queries import instance_list_query, instance_summary, iso, task_summary
+from .queries import iso, list_instances, task_summary
 
 #: Activities that take a publication down: a published case is "live" until one of them completes.
 REMOVAL_ACTIVITIES = ("remove_appeal", "archive_or_remove")
@@ -42,21 +42,13 @@ def pathway_keys(session: Session) -> list[str]:
 
 
 def instance_page(session: Session, *, page: int = 1, page_size: int = 50, **filters: Any) -> dict[str, Any]:
-    """One page of the case list, each row with the activities it waits at."""
-    if filters.get("activity_id") and not filters.get("key"):
-        filters["activity_keys"] = pathway_keys(session)
-    query = instance_list_query(**filters)
-    page, page_size = max(1, page), min(max(1, page_size), 500)
-    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = list(session.scalars(query.offset((page - 1) * page_size).limit(page_size)))
-    waiting = positions_of(session, [r.id for r in rows])
-    items = []
-    for row in rows:
-        item = instance_summary(row)
-        item["waitingAt"] = waiting.get(row.id, [])
-        items.append(item)
-    return {"items": items, "total": total, "page": page, "pageSize": page_size,
-            "pages": max(1, math.ceil(total / page_size))}
+    """One page of the case list (`queries.list_instances`), each row with the activities it waits at."""
+    result = list_instances(session, page=page, page_size=page_size, **filters)
+    waiting = positions_of(session, [item["id"] for item in result["items"]])
+    for item in result["items"]:
+        item["waitingAt"] = waiting.get(item["id"], [])
+    result["pages"] = max(1, math.ceil(result["total"] / result["pageSize"]))
+    return result
 
 
 def positions_of(session: Session, instance_ids: list[int]) -> dict[int, list[str]]:

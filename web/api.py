@@ -10,7 +10,7 @@ from engine import queries as q
 from engine.deployment import deploy
 
 from .auth import basic_auth_actor
-from .errors import error_response
+from .errors import error_response, int_arg
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -49,16 +49,6 @@ class _Unsupported(EngineError):
         super().__init__("Send JSON with Content-Type: application/json.")
 
 
-def _int_arg(name: str, default: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidForm("Invalid query parameter.", {name: "Must be a whole number."})
-
-
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(openapi_document())
@@ -74,7 +64,7 @@ def list_definitions():
 @bp.get("/process-definitions/<key>/xml")
 @api_auth
 def definition_xml(key: str):
-    version = _int_arg("version", 0) or None
+    version = int_arg("version", 0) or None
     with desk().transaction() as s:
         definition = q.get_definition(s, key, version)
         content = definition.resource.content
@@ -123,7 +113,7 @@ def list_instances():
         return jsonify(q.list_instances(
             s, actor=g.actor, key=request.args.get("key") or None, business_key=request.args.get("businessKey") or None,
             state=state, activity_id=request.args.get("activityId") or None,
-            page=_int_arg("page", 1), page_size=_int_arg("pageSize", 50)))
+            page=int_arg("page", 1), page_size=int_arg("pageSize", 50)))
 
 
 @bp.get("/process-instances/<int:instance_id>")

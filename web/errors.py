@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine import EngineError
+from engine import EngineError, InvalidForm
 
 log = logging.getLogger("releasedesk.web")
 
@@ -25,6 +25,17 @@ def error_response(status: int, message: str, details: dict | None = None):
             response.headers["WWW-Authenticate"] = 'Basic realm="Release Desk"'
         return response
     return render_template("error.html", status=status, message=message, details=details or {}), status
+
+
+def int_arg(name: str, default: int | None = None, source=None) -> int | None:
+    """A whole-number request argument (query string unless `source` is given); 400 if not one."""
+    raw = (source or request.args).get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidForm("Invalid request.", {name: "Must be a whole number."}) from None
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -12,6 +12,7 @@ from engine import InvalidForm
 from engine import queries as q
 
 from .auth import require_groups
+from .errors import int_arg  # noqa: F401  (re-exported for the page modules)
 
 bp = Blueprint("manage", __name__)
 
@@ -34,16 +35,6 @@ def require_manager() -> None:
 
 def require_design_reader() -> None:
     require_groups(*DESIGN_READERS)
-
-
-def int_arg(name: str, default: int | None = None, source=None) -> int | None:
-    raw = (source or request.args).get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise InvalidForm("Invalid request.", {name: "Must be a whole number."})
 
 
 def date_arg(name: str, end_of_day: bool = False) -> datetime | None:

@@ -130,7 +130,7 @@ def _instances(**filters) -> Callable[[Session], object]:
     """The case list's page query, as `reports.instance_page` builds it (first page of 50)."""
     def build(s: Session):
         keys = reports.pathway_keys(s) if filters.get("activity_id") and not filters.get("key") else None
-        return reports.instance_list_query(activity_keys=keys, **filters).limit(50)
+        return q.instance_list_query(activity_keys=keys, **filters).limit(50)
     return build
 
 

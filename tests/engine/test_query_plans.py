@@ -65,9 +65,9 @@ def test_every_page_query_uses_an_index(seeded, name):
 def test_the_case_list_count_uses_an_index(seeded):
     """The page's total is a count over the same filters: an index-only count, never the table."""
     desk, _ = seeded
-    from engine import reports
+    from engine import queries as q
     with desk.transaction() as s:
-        query = reports.instance_list_query(key="wanted_person", state="active")
+        query = q.instance_list_query(key="wanted_person", state="active")
         stmt = select(func.count()).select_from(query.order_by(None).subquery())
         plan = explain(s, stmt)
     if desk.db.dialect.name == "sqlite":
