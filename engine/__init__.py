@@ -6,6 +6,8 @@ this package the same way:
     desk = ReleaseDesk(load_settings())
     with desk.transaction() as s:
         desk.runtime.complete(s, task_id, actor, {"decision": "approve", ...})
+    with desk.read() as s:      # reads never wait on the write lock
+        ...
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from .config import Settings, load_settings
-from .db import make_engine, make_sessionmaker
+from .db import make_engine, make_sessionmaker, read_only
 from .errors import (
     ConcurrentChange,
     Conflict,
@@ -48,6 +50,7 @@ class ReleaseDesk:
         self.settings = settings
         self.db = make_engine(settings.database_url)
         self.Session = make_sessionmaker(self.db)
+        self.ReadSession = make_sessionmaker(read_only(self.db))
         self.runtime = Runtime(settings, clock)
 
     @property
@@ -57,6 +60,13 @@ class ReleaseDesk:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self.Session() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction for pages and API calls that only read: it never waits on (or takes) the
+        write lock, so a long write elsewhere cannot stall a read."""
+        with self.ReadSession() as session, session.begin():
             yield session
 
     def migrate(self) -> None:

@@ -57,7 +57,7 @@ def openapi():
 @bp.get("/process-definitions")
 @api_auth
 def list_definitions():
-    with desk().transaction() as s:
+    with desk().read() as s:
         return jsonify([q.definition_summary(d) for d in q.latest_definitions(s)])
 
 
@@ -65,7 +65,7 @@ def list_definitions():
 @api_auth
 def definition_xml(key: str):
     version = int_arg("version", 0) or None
-    with desk().transaction() as s:
+    with desk().read() as s:
         definition = q.get_definition(s, key, version)
         content = definition.resource.content
     return Response(content, mimetype="application/xml")
@@ -109,7 +109,7 @@ def list_instances():
     state = request.args.get("state") or None
     if state not in (None, "active", "completed", "cancelled"):
         raise InvalidForm("Invalid query parameter.", {"state": "One of active, completed, cancelled."})
-    with desk().transaction() as s:
+    with desk().read() as s:
         return jsonify(q.list_instances(
             s, actor=g.actor, key=request.args.get("key") or None, business_key=request.args.get("businessKey") or None,
             state=state, activity_id=request.args.get("activityId") or None,
@@ -119,14 +119,14 @@ def list_instances():
 @bp.get("/process-instances/<int:instance_id>")
 @api_auth
 def get_instance(instance_id: int):
-    with desk().transaction() as s:
+    with desk().read() as s:
         return jsonify(q.instance_view(s, q.readable_instance(s, instance_id, g.actor)))
 
 
 @bp.get("/process-instances/<int:instance_id>/audit")
 @api_auth
 def instance_audit(instance_id: int):
-    with desk().transaction() as s:
+    with desk().read() as s:
         return jsonify(q.audit_trail(s, instance_id, g.actor))
 
 
@@ -146,7 +146,7 @@ def list_tasks():
     if assignee == "me":
         assignee = g.actor.username
     instance_id = request.args.get("processInstanceId")
-    with desk().transaction() as s:
+    with desk().read() as s:
         return jsonify(q.list_tasks(
             s, g.actor, candidate_group=request.args.get("candidateGroup") or None, assignee=assignee,
             instance_id=int(instance_id) if instance_id and instance_id.isdigit() else None,
@@ -157,7 +157,7 @@ def list_tasks():
 @bp.get("/tasks/<task_id>")
 @api_auth
 def get_task(task_id: str):
-    with desk().transaction() as s:
+    with desk().read() as s:
         return jsonify(q.get_task(s, task_id, g.actor, desk().runtime.settings_options))
 
 

@@ -45,7 +45,7 @@ def desk():
 
 @login_manager.user_loader
 def load_user(user_id: str) -> WebUser | None:
-    with desk().transaction() as s:
+    with desk().read() as s:
         user = s.scalar(select(User).where(User.username == user_id))
         if user is None or not user.active:
             return None

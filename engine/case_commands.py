@@ -1,0 +1,103 @@
+"""Case commands: start a case, cancel it."""
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from . import audit
+from .errors import (
+    Conflict,
+    InvalidForm,
+    NotAllowed,
+)
+from .forms import validate_form
+from .models import ProcessInstance
+from .projections import waiting_events
+from .queries import get_definition
+from .specs import load_state, new_workflow
+from .steps import Steps
+from .users import SYSTEM, Actor
+
+ENGINE_VARIABLES = ("requested_by", "local_approval_required")
+FORCE_DEFAULTS = ("copyright_notice", "conditions_of_use", "review_interval", "removal_sla")
+
+
+
+class CaseCommands(Steps):
+    def start(self, session: Session, key: str, business_key: str, variables: dict[str, Any], actor: Actor,
+              *, html: bool = False) -> dict[str, Any]:
+        definition = get_definition(session, key)
+        catalog = definition.catalog
+        if actor is not SYSTEM and not actor.in_any(catalog["starter_groups"]):
+            raise NotAllowed(f"only {', '.join(catalog['starter_groups'])} may start {key}")
+        start = catalog["start"]
+        values = dict(variables or {})
+        errors = {}
+        if not isinstance(business_key, str) or not business_key.strip() or len(business_key) > 200:
+            errors["businessKey"] = "A case reference (business key) of up to 200 characters is required."
+        elif values.get("case_reference") not in (None, "", business_key):
+            errors["case_reference"] = "Must equal the business key."
+        business_key = business_key.strip() if isinstance(business_key, str) else ""
+        if any(f["id"] == "case_reference" for f in start["form"]):
+            values["case_reference"] = business_key
+        try:  # report every problem at once: the business key's and the form's
+            clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
+                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+        except InvalidForm as exc:
+            errors = {**exc.details, **errors}
+        if errors:
+            raise InvalidForm("Invalid start request.", errors)
+        for name in FORCE_DEFAULTS:
+            if clean.get(name) in (None, ""):
+                clean[name] = getattr(self.settings, name)
+        clean["requested_by"] = actor.username
+        clean["local_approval_required"] = self.settings.custody_local_approval
+        now = self.clock()
+
+        workflow = new_workflow(definition)
+
+        def begin():
+            if start.get("message"):
+                workflow.do_engine_steps()
+                waiting = [w for w in waiting_events(workflow) if w[2] == start["message"]]
+                task = waiting[0][0]
+                task.set_data(**clean)
+                workflow.send_event(BpmnEvent(task.task_spec.event_definition,
+                                              {"payload": clean, "result_var": start["message"]}))
+            else:
+                workflow.get_tasks(state=TaskState.READY)[0].set_data(**clean)
+        automatic = self._run(workflow, begin)
+        instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
+                                   business_key=business_key, state="active", started_at=now,
+                                   started_by=actor.username, workflow_json="{}")
+        instance.definition = definition
+        session.add(instance)
+        session.flush()
+        audit.append(session, at=now, actor=actor.username,
+                     group=actor.first_group_of(catalog["starter_groups"]), action="start",
+                     instance_id=instance.id, business_key=business_key, activity_id=start["id"],
+                     activity_name=start["name"], data=clean)
+        self._audit_automatic(session, instance, automatic, now)
+        return self._finish(session, instance, workflow, now)
+
+
+    def cancel(self, session: Session, instance_id: int, actor: Actor, reason: str) -> dict[str, Any]:
+        if "manager" not in actor.groups:
+            raise NotAllowed("only managers may cancel a case")
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidForm("A reason is required.", {"reason": "This field is required."})
+        instance = self.lock_instance(session, instance_id)
+        if instance.state != "active":
+            raise Conflict(f"instance {instance_id} is already {instance.state}")
+        workflow = load_state(instance.workflow_json, instance.definition)
+        workflow.cancel()
+        now = self.clock()
+        instance.state, instance.ended_at, instance.outcome = "cancelled", now, "Cancelled"
+        audit.append(session, at=now, actor=actor.username, group="manager", action="cancel",
+                     instance_id=instance.id, business_key=instance.business_key,
+                     data={"reason": reason.strip(), "rationale": reason.strip()})
+        return self._finish(session, instance, workflow, now)
+

@@ -1,0 +1,107 @@
+"""Task commands: claim, unclaim, complete (with its disclosure-log entry)."""
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy.orm import Session
+
+from . import audit
+from .errors import (
+    ConcurrentChange,
+    NotAllowed,
+    TaskClaimed,
+)
+from .forms import validate_form
+from .models import DisclosureEntry
+from .specs import load_state
+from .steps import Steps
+from .users import Actor
+
+DISCLOSURE_FIELDS = ("published_urls", "recipients", "transmission_method", "attendees")
+
+
+class TaskCommands(Steps):
+    def claim(self, session: Session, task_id: str, actor: Actor) -> dict[str, Any]:
+        row, instance = self._locked_task(session, task_id)
+        if not actor.in_any(row.candidate_group_list):
+            raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}")
+        if row.assignee and row.assignee != actor.username:
+            raise TaskClaimed(f"task is claimed by {row.assignee}", {"assignee": row.assignee})
+        if row.assignee != actor.username:
+            row.assignee = actor.username
+            self._audit_task(session, instance, row, actor, "claim", {})
+        return {"id": row.id, "assignee": row.assignee}
+
+    def unclaim(self, session: Session, task_id: str, actor: Actor) -> dict[str, Any]:
+        row, instance = self._locked_task(session, task_id)
+        if not actor.in_any(row.candidate_group_list):
+            raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}")
+        if row.assignee and row.assignee != actor.username:
+            raise TaskClaimed(f"task is claimed by {row.assignee}", {"assignee": row.assignee})
+        if row.assignee:
+            row.assignee = None
+            self._audit_task(session, instance, row, actor, "unclaim", {})
+        return {"id": row.id, "assignee": None}
+
+    def _audit_task(self, session, instance, row, actor, action, data) -> None:
+        audit.append(session, at=self.clock(), actor=actor.username,
+                     group=actor.first_group_of(row.candidate_group_list), action=action,
+                     instance_id=instance.id, business_key=instance.business_key,
+                     activity_id=row.activity_id, activity_name=row.name, data=data)
+
+    def complete(self, session: Session, task_id: str, actor: Actor, values: dict[str, Any],
+                 *, html: bool = False) -> dict[str, Any]:
+        row, instance = self._locked_task(session, task_id)
+        if not actor.in_any(row.candidate_group_list):
+            raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}; you are not in those groups")
+        if row.assignee and row.assignee != actor.username:
+            raise NotAllowed(f"task is claimed by {row.assignee}", {"assignee": row.assignee})
+        workflow = load_state(instance.workflow_json, instance.definition)
+        task = workflow.get_task_from_id(UUID(task_id))
+        if task is None or task.state != TaskState.READY:
+            raise ConcurrentChange(f"task {task_id} is no longer ready")
+        activity = instance.definition.catalog["activities"][row.activity_id]
+        clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
+                              settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+        now = self.clock()
+
+        def run():
+            task.set_data(**clean)
+            task.run()
+        automatic = self._run(workflow, run)
+        row.state, row.completed_at, row.completed_by = "completed", now, actor.username
+        row.assignee = row.assignee or actor.username
+        if "decision" in clean and instance.decided_at is None:
+            instance.decided_at = now
+        self._audit_task(session, instance, row, actor, "complete", clean)
+        if activity.get("disclosure"):
+            self._disclose(session, instance, activity, actor, clean, task.data, now)
+        self._audit_automatic(session, instance, automatic, now)
+        return self._finish(session, instance, workflow, now)
+
+    def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:
+        media = data.get("redacted_media_items") or data.get("media_items") or []
+        # Where it went: this form's answers, else an earlier step's (prepare_release chooses the
+        # channels, recipients and transmission method that publish_release then carries out).
+        where = {f: clean[f] if f in clean else data.get(f) for f in ("channels", *DISCLOSURE_FIELDS)}
+        session.add(DisclosureEntry(
+            at=now, actor=actor.username, instance_id=instance.id, business_key=instance.business_key,
+            activity_id=activity["id"], description=activity["disclosure"], media_items=list(media),
+            channels=list(where["channels"] or []),
+            destinations=[u for f in DISCLOSURE_FIELDS for u in _as_list(where[f])],
+            details={"copyright_notice": data.get("copyright_notice"),
+                     "conditions_of_use": data.get("conditions_of_use"),
+                     "submitted": clean},
+        ))
+
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [str(value)]
+
