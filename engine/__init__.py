@@ -52,6 +52,7 @@ class ReleaseDesk:
         self.Session = make_sessionmaker(self.db)
         self.ReadSession = make_sessionmaker(read_only(self.db))
         self.runtime = Runtime(settings, clock)
+        self._audit = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -97,6 +98,23 @@ class ReleaseDesk:
             if activities:
                 fired.append((instance_id, activities))
         return fired
+
+    @property
+    def audit(self):
+        """Checkpoints and verification of the audit record (see engine.audit_service)."""
+        if self._audit is None:
+            from .audit_service import AuditService
+            self._audit = AuditService(self)
+        return self._audit
+
+    def checkpoint_audit_if_due(self) -> dict | None:
+        """Called by worker loops: sign and export an audit checkpoint when one is due."""
+        return self.audit.checkpoint_if_due()
+
+    def verify_audit(self, instance_id: int | None = None, write_checkpoint: bool = True,
+                     exported_file: str | None = None):
+        """`releasedesk audit verify`: chains, signed checkpoints and their exported copy."""
+        return self.audit.verify(instance_id, write=write_checkpoint, exported_file=exported_file)
 
     def dispose(self) -> None:
         self.db.dispose()

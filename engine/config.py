@@ -28,6 +28,16 @@ class Settings:
     transmission_methods: tuple[str, ...] = ("secure_portal", "encrypted_email")
     custody_local_approval: bool = True
     secure_cookies: bool = True  # session cookie only over HTTPS; off for plain-HTTP intranet trials
+    # Audit checkpoints (README "The audit record and its threat model"): how often the worker signs
+    # one (0: never in this process), the Ed25519 key (PEM/base64 text, or a file), older public keys
+    # still trusted after a rotation, and where each checkpoint is exported (None: beside media_dir;
+    # "": nowhere) and optionally sent to syslog ("/dev/log" or "host:port").
+    audit_checkpoint_seconds: int = 60
+    audit_signing_key: str | None = None
+    audit_signing_key_file: str | None = None
+    audit_trusted_keys_file: str | None = None
+    audit_export_file: str | None = None
+    audit_syslog_address: str | None = None
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

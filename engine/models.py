@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     String,
     Text,
     UniqueConstraint,
@@ -182,15 +183,19 @@ class Subscription(Base):
 
 
 class AuditRecord(Base):
-    """Append-only and hash-chained: each row holds the hash of the row before it."""
+    """Append-only and hash-chained per stream (a case, or a shard of case-less records): each row
+    holds the hash of the row before it in its stream. `seq` is global and increasing, for order."""
 
     __tablename__ = "audit_records"
     __table_args__ = (
         Index("ix_audit_instance_seq", "instance_id", "seq"),
         Index("ix_audit_actor_seq", "actor", "seq"),
         Index("ix_audit_action_seq", "action", "seq"),
+        UniqueConstraint("stream", "stream_seq", name="uq_audit_stream_seq"),
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    stream: Mapped[str] = mapped_column(String(80))
+    stream_seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(80))
     group_name: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -203,15 +208,6 @@ class AuditRecord(Base):
     rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64))
-
-
-class AuditHead(Base):
-    """One row: the chain's last seq and hash. Locking it serializes appends across workers."""
-
-    __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
 
 
@@ -240,3 +236,44 @@ class MediaItem(Base):
     filename: Mapped[str] = mapped_column(String(200))
     uploaded_by: Mapped[str] = mapped_column(String(80))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- audit streams and checkpoints ---
+#: Global order of audit records on PostgreSQL (SQLite's single writer takes max(seq) + 1).
+AUDIT_SEQ = Sequence("audit_records_seq", metadata=Base.metadata)
+
+
+class AuditStream(Base):
+    """The head of one audit stream: its length and last hash. Appends lock only their own stream's
+    row, so writers to different cases never wait for each other."""
+
+    __tablename__ = "audit_streams"
+    stream: Mapped[str] = mapped_column(String(80), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class AuditCheckpoint(Base):
+    """A signed anchor: the stream heads that changed since the previous checkpoint, chained to it.
+    Each is also exported outside the database, where its signature and hash can be checked."""
+
+    __tablename__ = "audit_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(20))
+    heads: Mapped[dict] = mapped_column(JSON, default=dict)
+    key_id: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(100))
+
+
+class AuditCheckpointed(Base):
+    """Bookkeeping for the checkpoint writer: each stream's head as of the last checkpoint, so the
+    next one carries only what changed. Verification checks it against the signed checkpoints."""
+
+    __tablename__ = "audit_checkpointed"
+    stream: Mapped[str] = mapped_column(String(80), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))

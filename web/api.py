@@ -196,3 +196,18 @@ def correlate():
     with desk().transaction() as s:
         ids = desk().runtime.correlate(s, body.get("messageName"), body.get("businessKey"), variables, g.actor)
     return jsonify({"correlated": ids})
+
+
+@bp.get("/audit/public-key")
+def audit_public_key():
+    """The keys that verify signed audit checkpoints: public, so anyone holding an exported
+    checkpoint can check it. No credentials needed; nothing here is secret."""
+    from engine.audit_keys import public_b64, trusted_keys
+    keys = trusted_keys(desk().settings)
+    signing = desk().audit.signing_key()
+    if signing is None and not keys:
+        return error_response(404, "No audit signing key is configured.")
+    return jsonify({"algorithm": "Ed25519",
+                    "keyId": signing.key_id if signing else None,
+                    "publicKey": public_b64(signing.public) if signing else None,
+                    "trusted": [{"keyId": kid, "publicKey": public_b64(k)} for kid, k in sorted(keys.items())]})

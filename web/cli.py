@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from engine import DeploymentRejected, EngineError, ReleaseDesk, load_settings
-from engine.audit import verify
 from engine.users import GROUPS, create_user
 
 
@@ -73,11 +72,44 @@ def cmd_user_add(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    desk = _desk()
-    with desk.transaction() as s:
-        result = verify(s, args.instance)
+    result = _desk().verify_audit(args.instance, write_checkpoint=not args.no_checkpoint,
+                                  exported_file=args.exported)
     print(result)
     return 0 if result.ok else 1
+
+
+def cmd_audit_keygen(args) -> int:
+    from engine.audit_keys import demo_key_path, generate_key_file
+    settings = load_settings()
+    path = Path(args.out) if args.out else demo_key_path(settings)
+    if path.exists():
+        print(f"releasedesk: {path} already exists; choose another --out (keys are never overwritten)",
+              file=sys.stderr)
+        return 1
+    key = generate_key_file(path)
+    print(f"audit signing key written to {path} (readable by its owner only)")
+    print(f"key id and public key (publish this line): {key.public_line()}")
+    print(f"use it: RELEASEDESK_AUDIT_SIGNING_KEY_FILE={path.resolve()}")
+    return 0
+
+
+def cmd_audit_public_key(args) -> int:
+    from engine.audit_keys import public_b64, require_signing_key, trusted_keys
+    settings = load_settings()
+    if args.all:
+        for kid, public in trusted_keys(settings).items():
+            print(f"{kid} {public_b64(public)}")
+        return 0
+    key = require_signing_key(settings)
+    print(key.public_line())
+    return 0
+
+
+def cmd_audit_checkpoint(args) -> int:
+    cp = _desk().audit.checkpoint("manual", always=True)
+    print(f"checkpoint {cp['id']} signed by {cp['key']} over {len(cp['heads'])} changed stream head(s)"
+          if cp else "no checkpoint written")
+    return 0
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -101,6 +133,7 @@ def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> Non
     while not stop.is_set():
         try:
             desk.fire_due_timers()
+            desk.checkpoint_audit_if_due()
         except Exception as exc:  # keep the worker alive; the next round retries
             print(f"timer worker: {exc}", file=sys.stderr)
         stop.wait(interval)
@@ -186,9 +219,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     audit = sub.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
-    p = audit.add_parser("verify", help="check the audit hash chain")
+    p = audit.add_parser("verify", help="check the hash chains, signed checkpoints and exported copy")
     p.add_argument("--instance", type=int)
+    p.add_argument("--no-checkpoint", action="store_true", help="only check; do not sign a checkpoint after")
+    p.add_argument("--exported", help="the exported checkpoints to compare with (default: audit_export_file)")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit.add_parser("keygen", help="create an Ed25519 key for signing audit checkpoints")
+    p.add_argument("--out", help="file to create (default: audit-signing.key in the instance folder)")
+    p.set_defaults(func=cmd_audit_keygen)
+    p = audit.add_parser("public-key", help="print the signing key's id and public key, to publish")
+    p.add_argument("--all", action="store_true", help="every trusted key (after rotations)")
+    p.set_defaults(func=cmd_audit_public_key)
+    p = audit.add_parser("checkpoint", help="sign and export an audit checkpoint now")
+    p.set_defaults(func=cmd_audit_checkpoint)
 
     timers = sub.add_parser("timers", help="timers").add_subparsers(dest="timers_command", required=True)
     p = timers.add_parser("run", help="fire every timer due at --now once, then exit")

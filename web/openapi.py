@@ -119,5 +119,13 @@ def openapi_document() -> dict[str, Any]:
                     "messageName": {"type": "string"}, "businessKey": {"type": "string"}, "variables": obj}}),
                 "responses": _responses("200", {"type": "object", "properties": {
                     "correlated": {"type": "array", "items": {"type": "integer"}}}}, 400, 404, 415)}},
+            "/api/audit/public-key": {"get": {
+                "summary": "The Ed25519 public keys that verify signed audit checkpoints (no credentials needed)",
+                "security": [],
+                "responses": _responses("200", {"type": "object", "properties": {
+                    "algorithm": {"type": "string"}, "keyId": {"type": "string", "nullable": True},
+                    "publicKey": {"type": "string", "nullable": True},
+                    "trusted": {"type": "array", "items": {"type": "object", "properties": {
+                        "keyId": {"type": "string"}, "publicKey": {"type": "string"}}}}}}, 404)}},
         },
     }
