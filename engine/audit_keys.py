@@ -2,10 +2,11 @@
 
 The private key never touches the database: it comes from `audit_signing_key` (environment
 RELEASEDESK_AUDIT_SIGNING_KEY: a PEM block or the base64 of the raw 32-byte key) or from the file
-named by `audit_signing_key_file`. Demonstrations and test runs that configure neither get a key
-generated beside their database; production gets none, so no checkpoint is signed by a key nobody
-chose to trust. Verification trusts the signing key's public half plus every key listed in
-`audit_trusted_keys_file` (older keys after a rotation), never a key found in the database."""
+named by `audit_signing_key_file`, or else `audit-signing.key` in the instance folder (beside media_dir) when
+that file exists. Demonstrations and test runs get one generated there; production gets none, so no
+checkpoint is signed by a key nobody chose to create. Verification trusts the signing key's public
+half plus every key listed in `audit_trusted_keys_file` (older keys after a rotation), never a key
+found in the database."""
 from __future__ import annotations
 
 import base64
@@ -96,6 +97,7 @@ def generate_key_file(path: Path) -> SigningKey:
 
 
 def demo_key_path(settings: Settings) -> Path:
+    """The default key file: in the instance folder, beside the media folder."""
     return Path(settings.media_dir).parent / "audit-signing.key"
 
 
@@ -109,10 +111,10 @@ def load_signing_key(settings: Settings) -> SigningKey | None:
             return SigningKey(parse_private(path.read_text()))
         except OSError as exc:
             raise AuditKeyMissing(f"cannot read the audit signing key file {path}: {exc.strerror}") from exc
+    path = demo_key_path(settings)
+    if path.exists():  # `releasedesk audit keygen` writes here by default; demo runs generate it here
+        return SigningKey(parse_private(path.read_text()))
     if settings.demo or settings.testing:
-        path = demo_key_path(settings)
-        if path.exists():
-            return SigningKey(parse_private(path.read_text()))
         try:
             return generate_key_file(path)
         except FileExistsError:  # another process made it first
@@ -121,7 +123,8 @@ def load_signing_key(settings: Settings) -> SigningKey | None:
 
 
 MISSING_KEY_HELP = ("no audit signing key configured: create one with `releasedesk audit keygen --out PATH` "
-                    "and set RELEASEDESK_AUDIT_SIGNING_KEY_FILE=PATH (or RELEASEDESK_AUDIT_SIGNING_KEY)")
+                    "and set RELEASEDESK_AUDIT_SIGNING_KEY_FILE=PATH (or RELEASEDESK_AUDIT_SIGNING_KEY, or run "
+                    "`releasedesk audit keygen` to write the instance folder's audit-signing.key)")
 
 
 def require_signing_key(settings: Settings) -> SigningKey:

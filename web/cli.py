@@ -176,6 +176,7 @@ def cmd_demo(args) -> int:
     settings = load_settings(demo=True)
     desk = ReleaseDesk(settings)
     seed(desk, out=sys.stdout)
+    desk.audit.checkpoint("demo")  # a demo key is made in the instance folder; its record is anchored
     if args.serve:
         args.demo = True
         return cmd_serve(args)

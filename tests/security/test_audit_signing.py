@@ -208,3 +208,14 @@ def test_export_can_be_compared_with_a_collected_copy(desk, monkeypatch, capsys,
     result = desk.verify_audit(write_checkpoint=False, exported_file=str(collected))
     assert not result.ok and result.bad_checkpoint == 1 and "collected.jsonl" in result.reason
 
+
+
+def test_demo_needs_no_configuration_and_later_verifies_with_its_own_key(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RELEASEDESK_DATABASE_URL", f"sqlite:///{tmp_path / 'instance' / 'demo.db'}")
+    monkeypatch.setenv("RELEASEDESK_MEDIA_DIR", str(tmp_path / "instance" / "media"))
+    assert main(["demo"]) == 0
+    assert (tmp_path / "instance" / "audit-signing.key").exists()
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0  # not a demo run: it finds the instance folder's key
+    out = capsys.readouterr().out
+    assert "1 signed checkpoint(s) verified" in out and "checkpoint 2 signed by" in out
