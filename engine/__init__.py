@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -86,17 +86,30 @@ class ReleaseDesk:
         return self.deploy_files(session, paths, actor, source="init")
 
     def fire_due_timers(self, now: datetime | None = None) -> list[tuple[int, list[str]]]:
-        """Fire every timer due at `now`, one instance per transaction; return what fired."""
+        """Fire every timer due at `now`, one instance per transaction; return what fired.
+
+        Due timers are claimed a small batch at a time (see `EventCommands.claim_due_timers`), so any
+        number of workers on any hosts share the work; each timer still fires exactly once."""
         now = now or self.clock()
-        with self.transaction() as s:
-            due = self.runtime.due_timer_instances(s, now)
+        lease = timedelta(seconds=self.settings.timer_claim_seconds)
         fired = []
-        for instance_id in due:
+        while True:
             with self.transaction() as s:
-                activities = self.runtime.fire_timers(s, instance_id, now)
-            if activities:
-                fired.append((instance_id, activities))
-        return fired
+                due = self.runtime.claim_due_timers(s, now, self.settings.timer_batch_size, lease)
+            if not due:
+                return fired
+            pending = list(due)
+            try:
+                for instance_id in due:
+                    with self.transaction() as s:
+                        activities = self.runtime.fire_timers(s, instance_id, now)
+                    pending.remove(instance_id)
+                    if activities:
+                        fired.append((instance_id, activities))
+            except BaseException:
+                with self.transaction() as s:  # the rest of the batch is not stuck behind the failure
+                    self.runtime.release_timer_claims(s, pending)
+                raise
 
     def dispose(self) -> None:
         self.db.dispose()
