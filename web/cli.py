@@ -96,11 +96,13 @@ def cmd_timers_run(args) -> int:
     return 0
 
 
-def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> None:
+def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event, verbose: bool = False) -> None:
     """Fire due timers every `interval` seconds until `stop` is set. Errors are logged, not fatal."""
     while not stop.is_set():
         try:
-            desk.fire_due_timers()
+            for instance_id, activities in desk.fire_due_timers():
+                if verbose:
+                    print(f"instance {instance_id}: fired {', '.join(activities)}", flush=True)
         except Exception as exc:  # keep the worker alive; the next round retries
             print(f"timer worker: {exc}", file=sys.stderr)
         stop.wait(interval)
@@ -109,9 +111,9 @@ def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> Non
 def cmd_worker(args) -> int:
     desk = _desk()
     stop = threading.Event()
-    print(f"timer worker: checking every {args.interval}s (Ctrl+C stops)")
+    print(f"timer worker: checking every {args.interval}s (Ctrl+C stops)", flush=True)
     try:
-        run_worker(desk, args.interval, stop)
+        run_worker(desk, args.interval, stop, verbose=True)
     except KeyboardInterrupt:
         stop.set()
     return 0
