@@ -96,6 +96,9 @@ def test_two_web_processes_give_one_success_and_409_for_the_rest(pg_desk, db_url
     try:
         wait_for_http(port, server)
         api = HttpApi(port)
+        deadline = time.monotonic() + 20  # gunicorn listens first, then forks its workers
+        while len(worker_pids(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert len(worker_pids(server.pid)) == 2
         local = Api(create_app(pg_desk.settings, desk=pg_desk).test_client())
         assert start_wanted(local, pg_desk).status_code == 201
