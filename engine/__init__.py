@@ -11,15 +11,18 @@ this package the same way:
 """
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
 from .config import Settings, load_settings
-from .db import make_engine, make_sessionmaker, read_only
+from .db import is_transient, make_engine, make_sessionmaker, read_only
 from .errors import (
     ConcurrentChange,
     Conflict,
@@ -31,6 +34,7 @@ from .errors import (
     NotFound,
     TaskAlreadyCompleted,
     TaskClaimed,
+    Unavailable,
     WorkflowFailure,
 )
 from .runtime import Runtime, utcnow
@@ -39,8 +43,10 @@ from .users import SYSTEM, Actor
 __all__ = [
     "Actor", "ConcurrentChange", "Conflict", "DeploymentRejected", "EngineError", "InvalidForm",
     "NoInstanceWaits", "NotAllowed", "NotFound", "ReleaseDesk", "SYSTEM", "Settings", "TaskAlreadyCompleted",
-    "TaskClaimed", "WorkflowFailure", "load_settings",
+    "TaskClaimed", "Unavailable", "WorkflowFailure", "load_settings",
 ]
+
+T = TypeVar("T")
 
 
 class ReleaseDesk:
@@ -48,7 +54,8 @@ class ReleaseDesk:
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
-        self.db = make_engine(settings.database_url)
+        self.db = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                              max_overflow=settings.db_max_overflow, pool_timeout=settings.db_pool_timeout)
         self.Session = make_sessionmaker(self.db)
         self.ReadSession = make_sessionmaker(read_only(self.db))
         self.runtime = Runtime(settings, clock)
@@ -62,6 +69,23 @@ class ReleaseDesk:
     def transaction(self) -> Iterator[Session]:
         with self.Session() as session, session.begin():
             yield session
+
+    def attempt(self, command: Callable[[Session], T], attempts: int = 3) -> T:
+        """Run `command(session)` in a transaction of its own, trying again (after a short, growing
+        pause) when the database reports a deadlock, a serialization failure or a lost connection.
+        Safe because a failed transaction wrote nothing and every command re-reads what it checks
+        under its locks. What still fails raises `Unavailable` (HTTP 503 with Retry-After)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as session:
+                    return command(session)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if attempt == attempts:
+                    raise Unavailable() from exc
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -87,17 +111,30 @@ class ReleaseDesk:
         return self.deploy_files(session, paths, actor, source="init")
 
     def fire_due_timers(self, now: datetime | None = None) -> list[tuple[int, list[str]]]:
-        """Fire every timer due at `now`, one instance per transaction; return what fired."""
+        """Fire every timer due at `now`, one instance per transaction; return what fired.
+
+        Due timers are claimed a small batch at a time (see `EventCommands.claim_due_timers`), so any
+        number of workers on any hosts share the work; each timer still fires exactly once."""
         now = now or self.clock()
-        with self.transaction() as s:
-            due = self.runtime.due_timer_instances(s, now)
+        lease = timedelta(seconds=self.settings.timer_claim_seconds)
         fired = []
-        for instance_id in due:
+        while True:
             with self.transaction() as s:
-                activities = self.runtime.fire_timers(s, instance_id, now)
-            if activities:
-                fired.append((instance_id, activities))
-        return fired
+                due = self.runtime.claim_due_timers(s, now, self.settings.timer_batch_size, lease)
+            if not due:
+                return fired
+            pending = list(due)
+            try:
+                for instance_id in due:
+                    with self.transaction() as s:
+                        activities = self.runtime.fire_timers(s, instance_id, now)
+                    pending.remove(instance_id)
+                    if activities:
+                        fired.append((instance_id, activities))
+            except BaseException:
+                with self.transaction() as s:  # the rest of the batch is not stuck behind the failure
+                    self.runtime.release_timer_claims(s, pending)
+                raise
 
     @property
     def audit(self):

@@ -15,8 +15,7 @@ from .errors import (
 )
 from .forms import validate_form
 from .models import ProcessInstance
-from .projections import waiting_events
-from .queries import get_definition
+from .projections import EMPTY, apply_state, projection, waiting_events
 from .specs import load_state, new_workflow
 from .steps import Steps
 from .users import SYSTEM, Actor
@@ -29,7 +28,7 @@ FORCE_DEFAULTS = ("copyright_notice", "conditions_of_use", "review_interval", "r
 class CaseCommands(Steps):
     def start(self, session: Session, key: str, business_key: str, variables: dict[str, Any], actor: Actor,
               *, html: bool = False) -> dict[str, Any]:
-        definition = get_definition(session, key)
+        definition = self.definitions.latest(session, key)
         catalog = definition.catalog
         if actor is not SYSTEM and not actor.in_any(catalog["starter_groups"]):
             raise NotAllowed(f"only {', '.join(catalog['starter_groups'])} may start {key}")
@@ -72,8 +71,8 @@ class CaseCommands(Steps):
         automatic = self._run(workflow, begin)
         instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
                                    business_key=business_key, state="active", started_at=now,
-                                   started_by=actor.username, workflow_json="{}")
-        instance.definition = definition
+                                   started_by=actor.username)
+        apply_state(instance, workflow, now, definition.activities)  # one INSERT with the state
         session.add(instance)
         session.flush()
         audit.append(session, at=now, actor=actor.username,
@@ -81,7 +80,7 @@ class CaseCommands(Steps):
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
                      activity_name=start["name"], data=clean)
         self._audit_automatic(session, instance, automatic, now)
-        return self._finish(session, instance, workflow, now)
+        return self._finish(session, instance, workflow, now, EMPTY, state_applied=True)
 
 
     def cancel(self, session: Session, instance_id: int, actor: Actor, reason: str) -> dict[str, Any]:
@@ -92,12 +91,14 @@ class CaseCommands(Steps):
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             raise Conflict(f"instance {instance_id} is already {instance.state}")
-        workflow = load_state(instance.workflow_json, instance.definition)
+        workflow = load_state(instance.workflow_json, self.definition_of(session, instance))
+        before = projection(workflow)
         workflow.cancel()
         now = self.clock()
         instance.state, instance.ended_at, instance.outcome = "cancelled", now, "Cancelled"
+        self._apply(session, instance, workflow, now)
         audit.append(session, at=now, actor=actor.username, group="manager", action="cancel",
                      instance_id=instance.id, business_key=instance.business_key,
                      data={"reason": reason.strip(), "rationale": reason.strip()})
-        return self._finish(session, instance, workflow, now)
+        return self._finish(session, instance, workflow, now, before, state_applied=True)
 

@@ -38,6 +38,12 @@ class Settings:
     audit_trusted_keys_file: str | None = None
     audit_export_file: str | None = None
     audit_syslog_address: str | None = None
+    # --- scale-out ---
+    timer_batch_size: int = 10  # due timers a worker claims at a time (SKIP LOCKED on PostgreSQL)
+    timer_claim_seconds: int = 300  # how long a claim stands before another worker may take the timer
+    db_pool_size: int = 10  # connections each process keeps open (PostgreSQL)
+    db_max_overflow: int = 10  # extra connections under bursts (PostgreSQL)
+    db_pool_timeout: int = 10  # seconds to wait for a free connection before answering 503
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

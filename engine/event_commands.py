@@ -1,12 +1,12 @@
 """Event commands: correlate a message by name and business key, fire due timers."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import WorkflowException
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -17,7 +17,7 @@ from .errors import (
     WorkflowFailure,
 )
 from .models import Subscription
-from .projections import waiting_events
+from .projections import projection, waiting_events
 from .queries import latest_definitions
 from .specs import load_state
 from .steps import Steps, _is_timer
@@ -37,11 +37,8 @@ class EventCommands(Steps):
         bad = [k for k in variables if k in ENGINE_VARIABLES or k == "case_reference" or k.startswith("_")]
         if bad:
             raise InvalidForm("Invalid message variables.", {k: "Set by the engine; cannot be sent." for k in bad})
-        instance_ids = session.scalars(
-            select(Subscription.instance_id).where(Subscription.kind == "message", Subscription.name == message,
-                                                   Subscription.business_key == business_key)
-            .distinct().order_by(Subscription.instance_id)).all()
-        if not instance_ids:
+        instances = self.lock_waiting_instances(session, message, business_key)
+        if not instances:
             starters = [d for d in latest_definitions(session)
                         if (d.catalog.get("start") or {}).get("message") == message]
             if starters:
@@ -50,12 +47,15 @@ class EventCommands(Steps):
                                   {"messageName": message, "businessKey": business_key})
         correlated = []
         now = self.clock()
-        for instance_id in instance_ids:
-            instance = self.lock_instance(session, instance_id)
-            workflow = load_state(instance.workflow_json, instance.definition)
-            waiting = [w for w in waiting_events(workflow) if w[1] == "message" and w[2] == message]
-            if instance.state != "active" or not waiting:
+        for instance in instances:
+            if instance.state != "active":
                 continue
+            pathway = self.definition_of(session, instance)
+            workflow = load_state(instance.workflow_json, pathway)
+            waiting = [w for w in waiting_events(workflow) if w[1] == "message" and w[2] == message]
+            if not waiting:
+                continue
+            before = projection(workflow)
             task, _kind, _name, activity_id, _due = waiting[0]
             definition = _message_definition(task, message)
 
@@ -68,13 +68,14 @@ class EventCommands(Steps):
                 if isinstance(exc.__cause__, WorkflowException) and "not waiting" in str(exc.__cause__):
                     continue
                 raise
-            activity = instance.definition.catalog["activities"].get(activity_id, {})
+            self._apply(session, instance, workflow, now)
+            activity = pathway.activities.get(activity_id, {})
             audit.append(session, at=now, actor=actor.username, group=next(iter(sorted(actor.groups)), None),
                          action="message", instance_id=instance.id, business_key=business_key,
                          activity_id=activity_id, activity_name=activity.get("name"),
                          data={"message": message, "variables": variables})
             self._audit_automatic(session, instance, automatic, now)
-            self._finish(session, instance, workflow, now)
+            self._finish(session, instance, workflow, now, before, state_applied=True)
             correlated.append(instance.id)
         if not correlated:
             raise NoInstanceWaits(f"no instance waits for message {message!r} with business key {business_key!r}",
@@ -86,29 +87,55 @@ class EventCommands(Steps):
             select(Subscription.instance_id).where(Subscription.kind == "timer", Subscription.due_at <= now)
             .distinct().order_by(Subscription.instance_id)))
 
+    def claim_due_timers(self, session: Session, now: datetime, limit: int = 10,
+                         lease: timedelta = timedelta(minutes=5)) -> list[int]:
+        """Claim up to `limit` due timers no other worker holds, earliest first, until `now + lease`;
+        return their instance ids. On PostgreSQL the rows are picked with FOR UPDATE SKIP LOCKED, so
+        workers claiming at the same moment take different timers instead of queueing; on SQLite
+        the write lock already serialises claims. A claim only shares out the work: firing locks the
+        instance and re-reads its due timers, so a timer fires once even if a claim lapses."""
+        free = or_(Subscription.claimed_until.is_(None), Subscription.claimed_until <= now)
+        pick = (select(Subscription.id).where(Subscription.kind == "timer", Subscription.due_at <= now, free)
+                .order_by(Subscription.due_at, Subscription.id).limit(limit)
+                .with_for_update(skip_locked=True))
+        claimed = session.scalars(
+            update(Subscription).where(Subscription.id.in_(pick)).values(claimed_until=now + lease)
+            .returning(Subscription.instance_id).execution_options(synchronize_session=False)).all()
+        return sorted(set(claimed))
+
+    def release_timer_claims(self, session: Session, instance_ids: list[int]) -> None:
+        """Give back claims not worked (the worker is stopping or failed), for others to take now."""
+        if instance_ids:
+            session.execute(update(Subscription).where(Subscription.kind == "timer",
+                                                       Subscription.instance_id.in_(instance_ids))
+                            .values(claimed_until=None).execution_options(synchronize_session=False))
+
     def fire_timers(self, session: Session, instance_id: int, now: datetime) -> list[str]:
         """Fire the instance's timers due at `now`; return the activity ids that fired."""
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             return []
-        workflow = load_state(instance.workflow_json, instance.definition)
+        definition = self.definition_of(session, instance)
+        workflow = load_state(instance.workflow_json, definition)
         due = [w for w in waiting_events(workflow) if w[1] == "timer" and w[4] is not None and w[4] <= now]
         if not due:
             return []
+        before = projection(workflow)
 
         def fire():
             for task, *_rest in due:
                 task.internal_data["event_fired"] = True
             workflow.refresh_timers()
         automatic = [t for t in self._run(workflow, fire) if not _is_timer(t)]  # audited just below
-        catalog = instance.definition.catalog["activities"]
+        self._apply(session, instance, workflow, now)
+        catalog = definition.activities
         for _task, _kind, _name, activity_id, due_at in due:
             audit.append(session, at=now, actor=SYSTEM.username, action="timer", instance_id=instance.id,
                          business_key=instance.business_key, activity_id=activity_id,
                          activity_name=catalog.get(activity_id, {}).get("name"),
                          data={"due": due_at.isoformat()})
         self._audit_automatic(session, instance, automatic, now)
-        self._finish(session, instance, workflow, now)
+        self._finish(session, instance, workflow, now, before, state_applied=True)
         return [w[3] for w in due]
 
 

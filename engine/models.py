@@ -136,8 +136,9 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # Loaded only when used (a migration): commands read `candidate_groups`, lists query the table.
     groups: Mapped[list[HumanTaskGroup]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
+        cascade="all, delete-orphan", lazy="select"
     )
 
     @property
@@ -180,6 +181,8 @@ class Subscription(Base):
     activity_id: Mapped[str] = mapped_column(String(100))
     business_key: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A timer worker's lease on a due timer (migration 0009): others skip it until it runs out.
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AuditRecord(Base):

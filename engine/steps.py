@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
 from .config import Settings
+from .definitions import Definition, DefinitionCache
 from .errors import (
     ConcurrentChange,
     Conflict,
@@ -24,8 +25,8 @@ from .errors import (
 )
 from .expressions import UnsafeExpression
 from .media import MediaStore
-from .models import HumanTask, ProcessInstance
-from .projections import parse_due, save
+from .models import HumanTask, ProcessInstance, Subscription
+from .projections import Projection, apply_state, parse_due, write_projections
 from .queries import instance_view
 from .users import SYSTEM
 
@@ -42,11 +43,16 @@ class Steps:
         self.settings = settings
         self.clock = clock
         self.media = MediaStore(settings.media_dir, settings.max_upload_bytes)
+        self.definitions = DefinitionCache()
 
     # -- helpers ---------------------------------------------------------------------------
     @property
     def settings_options(self) -> dict[str, Any]:
         return {"transmission_methods": self.settings.transmission_methods}
+
+    def definition_of(self, session: Session, instance: ProcessInstance) -> Definition:
+        """The instance's definition from the per-process cache (rows never change once deployed)."""
+        return self.definitions.get(session, instance.definition_id)
 
     def lock_instance(self, session: Session, instance_id: int) -> ProcessInstance:
         instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
@@ -55,12 +61,27 @@ class Steps:
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
+    def lock_waiting_instances(self, session: Session, message: str, business_key: str) -> list[ProcessInstance]:
+        """Every instance waiting for `message` under `business_key`, locked in one statement in
+        ascending id order: the one global lock order every command follows (a command that works on
+        one instance locks just that one), so a message to several cases never deadlocks with a
+        completion on one of them."""
+        waiting = select(Subscription.instance_id).where(Subscription.kind == "message", Subscription.name == message,
+                                                         Subscription.business_key == business_key)
+        return list(session.scalars(
+            select(ProcessInstance).where(ProcessInstance.id.in_(waiting)).order_by(ProcessInstance.id)
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)))
+
     def _locked_task(self, session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-        row = session.get(HumanTask, task_id)
-        if row is None:
+        """The task and its instance in one statement, both locked (instance first, then task, as
+        every other command that touches tasks does), so what is checked below is current."""
+        found = session.execute(
+            select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == task_id).with_for_update(of=[ProcessInstance, HumanTask])
+            .execution_options(populate_existing=True)).first()
+        if found is None:
             raise NotFound(f"no task {task_id!r}")
-        instance = self.lock_instance(session, row.instance_id)
-        session.refresh(row)  # re-read under the lock: another transaction may have finished it
+        instance, row = found
         if row.state == "completed":
             raise TaskAlreadyCompleted(f"task {task_id} was already completed by {row.completed_by}",
                                        {"completedBy": row.completed_by})
@@ -87,7 +108,9 @@ class Steps:
         return automatic
 
     def _audit_automatic(self, session, instance, tasks, now) -> None:
-        catalog = instance.definition.catalog["activities"]
+        if not tasks:
+            return
+        catalog = self.definition_of(session, instance).activities
         for task in tasks:
             activity = catalog.get(task.task_spec.bpmn_id, {})
             if activity.get("type") == "businessRuleTask":
@@ -107,8 +130,19 @@ class Steps:
                              business_key=instance.business_key, activity_id=activity.get("id"),
                              activity_name=activity.get("name"))
 
-    def _finish(self, session, instance, workflow, now) -> dict[str, Any]:
-        save(session, instance, workflow, now)
+    def _apply(self, session, instance, workflow, now) -> None:
+        """Put the workflow state on the instance row before the audit appends flush, so the row is
+        written by one UPDATE."""
+        apply_state(instance, workflow, now, self.definition_of(session, instance).activities)
+
+    def _finish(self, session, instance, workflow, now, before: Projection | None = None,
+                *, state_applied: bool = False) -> dict[str, Any]:
+        """Save the state and the projection rows that changed since `before` (the projection of the
+        workflow as loaded), then flush once: the ORM batches what it can."""
+        catalog = self.definition_of(session, instance).activities
+        if not state_applied:
+            apply_state(instance, workflow, now, catalog)
+        write_projections(session, instance, workflow, now, catalog, before)
         try:
             session.flush()
         except StaleDataError as exc:

@@ -128,11 +128,13 @@ def cmd_timers_run(args) -> int:
     return 0
 
 
-def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> None:
+def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event, verbose: bool = False) -> None:
     """Fire due timers every `interval` seconds until `stop` is set. Errors are logged, not fatal."""
     while not stop.is_set():
         try:
-            desk.fire_due_timers()
+            for instance_id, activities in desk.fire_due_timers():
+                if verbose:
+                    print(f"instance {instance_id}: fired {', '.join(activities)}", flush=True)
             desk.checkpoint_audit_if_due()
         except Exception as exc:  # keep the worker alive; the next round retries
             print(f"timer worker: {exc}", file=sys.stderr)
@@ -142,29 +144,42 @@ def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> Non
 def cmd_worker(args) -> int:
     desk = _desk()
     stop = threading.Event()
-    print(f"timer worker: checking every {args.interval}s (Ctrl+C stops)")
+    print(f"timer worker: checking every {args.interval}s (Ctrl+C stops)", flush=True)
     try:
-        run_worker(desk, args.interval, stop)
+        run_worker(desk, args.interval, stop, verbose=True)
     except KeyboardInterrupt:
         stop.set()
     return 0
 
 
 def cmd_serve(args) -> int:
-    from waitress import serve
-
+    from web import serving
     from web.app import create_app
 
     settings = load_settings(demo=True) if getattr(args, "demo", False) else load_settings()
+    limits = {"threads": args.threads, "connection_limit": args.connection_limit, "idle_timeout": args.idle_timeout}
+    workers = getattr(args, "workers", 1)
+    if workers > 1:  # gunicorn forks the web processes; nothing here may hold a database connection
+        desk = ReleaseDesk(settings)
+        desk.migrate()
+        desk.dispose()
+        timers = None if args.no_worker else serving.start_timer_process(settings, args.worker_interval)
+        print(f"Release Desk on http://{args.host}:{args.port}/ ({workers} processes; Ctrl+C stops)", flush=True)
+        try:
+            serving.serve_gunicorn(lambda: create_app(settings), args.host, args.port, workers, **limits)
+        finally:
+            if timers is not None:
+                timers.terminate()
+        return 0
     app = create_app(settings)
     desk = app.extensions["releasedesk"]
     desk.migrate()
     stop = threading.Event()
     if not args.no_worker:
         threading.Thread(target=run_worker, args=(desk, args.worker_interval, stop), daemon=True).start()
-    print(f"Release Desk on http://{args.host}:{args.port}/  (Ctrl+C stops)")
+    print(f"Release Desk on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=8, ident="releasedesk")
+        serving.serve_waitress(app, args.host, args.port, **limits)
     finally:
         stop.set()
     return 0
@@ -194,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=5000)
         p.add_argument("--no-worker", action="store_true", help="do not run the timer worker in-process")
         p.add_argument("--worker-interval", type=float, default=30.0)
+        p.add_argument("--workers", type=int, default=1,
+                       help="web processes; above 1 runs gunicorn (Linux/Unix), 1 runs waitress")
+        p.add_argument("--threads", type=int, default=8, help="request threads per process")
+        p.add_argument("--connection-limit", type=int, default=1000,
+                       help="open client connections per process, idle keep-alive ones included")
+        p.add_argument("--idle-timeout", type=int, default=30, help="seconds before an idle connection is closed")
 
     p = sub.add_parser("serve", help="web inbox and REST API on waitress, with the timer worker")
     add_serve_options(p)

@@ -3,12 +3,16 @@ Engine errors map to HTTP here and only here; nothing leaks a stack trace to the
 from __future__ import annotations
 
 import logging
+import random
+import time
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from engine import EngineError, InvalidForm
+from engine import EngineError, InvalidForm, Unavailable
+from engine.db import is_transient
 
 log = logging.getLogger("releasedesk.web")
 
@@ -23,8 +27,11 @@ def error_response(status: int, message: str, details: dict | None = None):
         response.status_code = status
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="Release Desk"'
+        if status == 503:
+            response.headers["Retry-After"] = str((details or {}).get("retryAfter", 1))
         return response
-    return render_template("error.html", status=status, message=message, details=details or {}), status
+    headers = {"Retry-After": str((details or {}).get("retryAfter", 1))} if status == 503 else {}
+    return render_template("error.html", status=status, message=message, details=details or {}), status, headers
 
 
 def int_arg(name: str, default: int | None = None, source=None) -> int | None:
@@ -38,7 +45,28 @@ def int_arg(name: str, default: int | None = None, source=None) -> int | None:
         raise InvalidForm("Invalid request.", {name: "Must be a whole number."}) from None
 
 
+def retry_transient(app: Flask, attempts: int = 3) -> None:
+    """Run a request again when the database answered with a transient failure (deadlock,
+    serialization failure, lost connection). Safe for reads, and for API calls, each of which is one
+    transaction that rolled back whole; other requests answer 503 with Retry-After at once."""
+    dispatch = app.dispatch_request
+
+    def dispatch_request():
+        for attempt in range(1, attempts + 1):
+            try:
+                return dispatch()
+            except Exception as exc:
+                safe = request.method in ("GET", "HEAD") or wants_json()
+                if attempt == attempts or not safe or not is_transient(exc):
+                    raise
+                log.warning("retrying %s %s after %s", request.method, request.path, type(exc).__name__)
+                time.sleep(random.uniform(0.01, 0.05) * attempt)
+    app.dispatch_request = dispatch_request
+
+
 def register_error_handlers(app: Flask) -> None:
+    retry_transient(app)
+
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError):
         return error_response(exc.status, exc.message, exc.details)
@@ -51,6 +79,14 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         messages = {413: "The upload is too large.", 404: "Not found.", 405: "Method not allowed."}
         return error_response(exc.code or 500, messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_error(exc: SQLAlchemyError):
+        if is_transient(exc):
+            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            busy = Unavailable()
+            return error_response(busy.status, busy.message, busy.details)
+        return unexpected(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -253,7 +253,7 @@ def test_a_crash_while_saving_leaves_nothing_half_written(desk, mini, actors, mo
 
     def crash(*args, **kwargs):
         raise RuntimeError("power cut")
-    monkeypatch.setattr("engine.steps.save", crash)
+    monkeypatch.setattr("engine.steps.write_projections", crash)
     with pytest.raises(RuntimeError):
         case.complete("approve_release", actors["sio"], APPROVE)
     monkeypatch.undo()
