@@ -5,18 +5,21 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import (
     Conflict,
+    DuplicateCase,
     InvalidForm,
     NotAllowed,
 )
 from .forms import validate_form
 from .models import ProcessInstance
 from .projections import waiting_events
-from .queries import get_definition
+from .queries import get_definition, visible_to
 from .specs import load_state, new_workflow
 from .steps import Steps
 from .users import SYSTEM, Actor
@@ -25,13 +28,14 @@ ENGINE_VARIABLES = ("requested_by", "local_approval_required")
 FORCE_DEFAULTS = ("copyright_notice", "conditions_of_use", "review_interval", "removal_sla")
 
 
-
 class CaseCommands(Steps):
     def start(self, session: Session, key: str, business_key: str, variables: dict[str, Any], actor: Actor,
-              *, html: bool = False) -> dict[str, Any]:
+              *, html: bool = False, by_message: bool = False) -> dict[str, Any]:
+        """Start a case. `by_message`: the start message's declared senders were already checked
+        (they, not the pathway's starter groups, say who may send `conviction_recorded`)."""
         definition = get_definition(session, key)
         catalog = definition.catalog
-        if actor is not SYSTEM and not actor.in_any(catalog["starter_groups"]):
+        if not by_message and actor is not SYSTEM and not actor.in_any(catalog["starter_groups"]):
             raise NotAllowed(f"only {', '.join(catalog['starter_groups'])} may start {key}")
         start = catalog["start"]
         values = dict(variables or {})
@@ -50,6 +54,7 @@ class CaseCommands(Steps):
             errors = {**exc.details, **errors}
         if errors:
             raise InvalidForm("Invalid start request.", errors)
+        self.refuse_duplicate(session, key, definition.name, business_key, actor)
         for name in FORCE_DEFAULTS:
             if clean.get(name) in (None, ""):
                 clean[name] = getattr(self.settings, name)
@@ -75,7 +80,11 @@ class CaseCommands(Steps):
                                    started_by=actor.username, workflow_json="{}")
         instance.definition = definition
         session.add(instance)
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError:  # a concurrent start with the same reference committed first
+            raise DuplicateCase(f"An active {definition.name} case already has the case reference {business_key}.",
+                                {"businessKey": business_key}) from None
         audit.append(session, at=now, actor=actor.username,
                      group=actor.first_group_of(catalog["starter_groups"]), action="start",
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
@@ -83,6 +92,19 @@ class CaseCommands(Steps):
         self._audit_automatic(session, instance, automatic, now)
         return self._finish(session, instance, workflow, now)
 
+    def refuse_duplicate(self, session: Session, key: str, pathway: str, business_key: str, actor: Actor) -> None:
+        """409 when an active case of the pathway has this reference (any letter case); the existing
+        case's id is given only to a caller who may read it. The partial unique index backs this up
+        against concurrent starts."""
+        same = (ProcessInstance.key == key, ProcessInstance.state == "active",
+                func.lower(ProcessInstance.business_key) == func.lower(business_key))
+        existing = session.scalar(select(ProcessInstance.id).where(*same).limit(1))
+        if existing is None:
+            return
+        details: dict[str, Any] = {"businessKey": business_key}
+        if session.scalar(select(ProcessInstance.id).where(*same, visible_to(actor)).limit(1)) is not None:
+            details["existingInstanceId"] = existing
+        raise DuplicateCase(f"An active {pathway} case already has the case reference {business_key}.", details)
 
     def cancel(self, session: Session, instance_id: int, actor: Actor, reason: str) -> dict[str, Any]:
         if "manager" not in actor.groups:

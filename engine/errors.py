@@ -72,3 +72,8 @@ class WorkflowFailure(EngineError):
     """The diagram itself failed at run time (a bad expression); `details` names task and line."""
 
     status = 422
+
+
+class DuplicateCase(Conflict):
+    """An active case of the pathway already has this case reference (compared case-insensitively).
+    `details["existingInstanceId"]` names it when the caller may read it."""

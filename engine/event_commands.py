@@ -14,8 +14,10 @@ from .case_commands import ENGINE_VARIABLES
 from .errors import (
     InvalidForm,
     NoInstanceWaits,
+    NotAllowed,
     WorkflowFailure,
 )
+from .messages import clean_variables, declaration_for, guard_case_data, may_send, sender_group
 from .models import Subscription
 from .projections import waiting_events
 from .queries import latest_definitions
@@ -26,26 +28,40 @@ from .users import SYSTEM, Actor
 
 class EventCommands(Steps):
     def correlate(self, session: Session, message: str, business_key: str, variables: dict[str, Any] | None,
-                  actor: Actor) -> list[int]:
+                  actor: Actor, *, html: bool = False) -> list[int]:
         """Deliver a message to every instance waiting for it under `business_key`; a start message
-        starts a new instance instead. Raises NoInstanceWaits when nothing takes it."""
-        variables = dict(variables or {})
+        starts a new instance instead. Raises NoInstanceWaits when nothing takes it.
+
+        Who may send it and what it may carry come from the diagram (engine.messages). The sender
+        is checked against the pathways' declarations before any case is looked up, so a refusal
+        says nothing about which cases exist; every check raises before anything is written."""
+        variables = {} if variables is None else variables
         if not isinstance(message, str) or not message:
             raise InvalidForm("Invalid message.", {"messageName": "Required."})
-        if not isinstance(business_key, str) or not business_key:
+        if not isinstance(business_key, str) or not business_key.strip():
             raise InvalidForm("Invalid message.", {"businessKey": "Required."})
-        bad = [k for k in variables if k in ENGINE_VARIABLES or k == "case_reference" or k.startswith("_")]
+        if not isinstance(variables, dict):
+            raise InvalidForm("Invalid message.", {"variables": "Must be an object."})
+        bad = [k for k in variables if k in ENGINE_VARIABLES or k.startswith("_")]
         if bad:
             raise InvalidForm("Invalid message variables.", {k: "Set by the engine; cannot be sent." for k in bad})
+        latest = {d.key: d for d in latest_definitions(session)}
+        declared = {key: decl for key, d in latest.items() if (decl := declaration_for(d, message)) is not None}
+        known = declared or any(message in d.catalog.get("messages", []) for d in latest.values())
+        if known and not any(may_send(decl, actor) for decl in declared.values()):
+            raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
         instance_ids = session.scalars(
             select(Subscription.instance_id).where(Subscription.kind == "message", Subscription.name == message,
                                                    Subscription.business_key == business_key)
             .distinct().order_by(Subscription.instance_id)).all()
         if not instance_ids:
-            starters = [d for d in latest_definitions(session)
-                        if (d.catalog.get("start") or {}).get("message") == message]
+            starters = [(key, decl) for key, decl in sorted(declared.items())
+                        if decl["start"] and (latest[key].catalog.get("start") or {}).get("message") == message]
             if starters:
-                return [self.start(session, starters[0].key, business_key, variables, actor)["id"]]
+                key, decl = starters[0]
+                if not may_send(decl, actor):
+                    raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
+                return [self.start(session, key, business_key, variables, actor, html=html, by_message=True)["id"]]
             raise NoInstanceWaits(f"no instance waits for message {message!r} with business key {business_key!r}",
                                   {"messageName": message, "businessKey": business_key})
         correlated = []
@@ -56,12 +72,18 @@ class EventCommands(Steps):
             waiting = [w for w in waiting_events(workflow) if w[1] == "message" and w[2] == message]
             if instance.state != "active" or not waiting:
                 continue
+            decl = declaration_for(instance.definition, message, latest.get(instance.key))
+            if not may_send(decl, actor):
+                raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
+            clean = clean_variables(decl, variables, html=html)
+            guard_case_data(instance.definition.catalog, clean)
             task, _kind, _name, activity_id, _due = waiting[0]
             definition = _message_definition(task, message)
 
-            def deliver(task=task, workflow=workflow, definition=definition):
-                task.set_data(**variables)
-                workflow.send_event(BpmnEvent(definition, {"payload": variables, "result_var": message}))
+            def deliver(task=task, workflow=workflow, definition=definition, clean=clean):
+                # As process variables, and together under the message's name (Camunda's result_var).
+                task.set_data(**clean)
+                workflow.send_event(BpmnEvent(definition, {"payload": dict(clean), "result_var": message}))
             try:
                 automatic = self._run(workflow, deliver)
             except WorkflowFailure as exc:
@@ -69,10 +91,13 @@ class EventCommands(Steps):
                     continue
                 raise
             activity = instance.definition.catalog["activities"].get(activity_id, {})
-            audit.append(session, at=now, actor=actor.username, group=next(iter(sorted(actor.groups)), None),
-                         action="message", instance_id=instance.id, business_key=business_key,
-                         activity_id=activity_id, activity_name=activity.get("name"),
-                         data={"message": message, "variables": variables})
+            data: dict[str, Any] = {"message": message, "variables": clean}
+            if clean.get("note"):
+                data["rationale"] = clean["note"]
+            audit.append(session, at=now, actor=actor.username, group=sender_group(decl, actor) or
+                         next(iter(sorted(actor.groups)), None), action="message", instance_id=instance.id,
+                         business_key=instance.business_key, activity_id=activity_id,
+                         activity_name=activity.get("name"), data=data)
             self._audit_automatic(session, instance, automatic, now)
             self._finish(session, instance, workflow, now)
             correlated.append(instance.id)
