@@ -28,13 +28,14 @@ from .users import SYSTEM, Actor
 
 class EventCommands(Steps):
     def correlate(self, session: Session, message: str, business_key: str, variables: dict[str, Any] | None,
-                  actor: Actor, *, html: bool = False) -> list[int]:
+                  actor: Actor, *, html: bool = False, only_instance: int | None = None) -> list[int]:
         """Deliver a message to every instance waiting for it under `business_key`; a start message
         starts a new instance instead. Raises NoInstanceWaits when nothing takes it.
 
         Who may send it and what it may carry come from the diagram (engine.messages). The sender
         is checked against the pathways' declarations before any case is looked up, so a refusal
-        says nothing about which cases exist; every check raises before anything is written."""
+        says nothing about which cases exist; every check raises before anything is written.
+        `only_instance` limits delivery to one case (a case page tells only that case)."""
         variables = {} if variables is None else variables
         if not isinstance(message, str) or not message:
             raise InvalidForm("Invalid message.", {"messageName": "Required."})
@@ -50,11 +51,12 @@ class EventCommands(Steps):
         known = declared or any(message in d.catalog.get("messages", []) for d in latest.values())
         if known and not any(may_send(decl, actor) for decl in declared.values()):
             raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
-        instance_ids = session.scalars(
-            select(Subscription.instance_id).where(Subscription.kind == "message", Subscription.name == message,
-                                                   Subscription.business_key == business_key)
-            .distinct().order_by(Subscription.instance_id)).all()
-        if not instance_ids:
+        waiting_query = select(Subscription.instance_id).where(
+            Subscription.kind == "message", Subscription.name == message, Subscription.business_key == business_key)
+        if only_instance is not None:
+            waiting_query = waiting_query.where(Subscription.instance_id == only_instance)
+        instance_ids = session.scalars(waiting_query.distinct().order_by(Subscription.instance_id)).all()
+        if not instance_ids and only_instance is None:
             starters = [(key, decl) for key, decl in sorted(declared.items())
                         if decl["start"] and (latest[key].catalog.get("start") or {}).get("message") == message]
             if starters:
