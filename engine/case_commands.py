@@ -79,9 +79,9 @@ class CaseCommands(Steps):
                                    business_key=business_key, state="active", started_at=now,
                                    started_by=actor.username, workflow_json="{}")
         instance.definition = definition
-        session.add(instance)
-        try:
-            session.flush()
+        try:  # in a savepoint, so the refusal leaves the transaction usable for a clean rollback
+            with session.begin_nested():
+                session.add(instance)
         except IntegrityError:  # a concurrent start with the same reference committed first
             raise DuplicateCase(f"An active {definition.name} case already has the case reference {business_key}.",
                                 {"businessKey": business_key}) from None

@@ -58,11 +58,15 @@ def my_cases(session: Session, actor: Actor, *, reference: str | None = None, st
     decisions = latest_decisions(session, [r.id for r in rows])
     items = []
     for row in rows:
+        decision = decisions.get(row.id)
+        if decision:
+            activity = row.definition.catalog["activities"].get(decision["activityId"] or "", {})
+            decision["decision"] = _option_name(activity, "decision", decision["decision"])
         items.append({"id": row.id, "businessKey": row.business_key, "key": row.key,
                       "pathway": row.definition.name, "state": row.state, "stateWords": state_words(row),
                       "startedAt": iso(row.started_at), "startedBy": row.started_by,
                       "mine": row.started_by == actor.username,
-                      "waiting": where.get(row.id, []), "lastDecision": decisions.get(row.id)})
+                      "waiting": where.get(row.id, []), "lastDecision": decision})
     return {"items": items, "total": total, "page": page, "pageSize": page_size,
             "pages": max(1, -(-total // page_size))}
 
@@ -107,8 +111,8 @@ def latest_decisions(session: Session, ids: list[int]) -> dict[int, dict[str, An
                                                      AuditRecord.decision.is_not(None))
               .group_by(AuditRecord.instance_id))
     rows = session.scalars(select(AuditRecord).where(AuditRecord.seq.in_(newest)))
-    return {r.instance_id: {"activityName": r.activity_name, "decision": r.decision, "rationale": r.rationale,
-                            "at": iso(r.at), "actor": r.actor} for r in rows}
+    return {r.instance_id: {"activityId": r.activity_id, "activityName": r.activity_name, "decision": r.decision,
+                            "rationale": r.rationale, "at": iso(r.at), "actor": r.actor} for r in rows}
 
 
 def readable_case(session: Session, instance_id: int, actor: Actor) -> ProcessInstance:

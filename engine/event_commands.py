@@ -51,6 +51,7 @@ class EventCommands(Steps):
         known = declared or any(message in d.catalog.get("messages", []) for d in latest.values())
         if known and not any(may_send(decl, actor) for decl in declared.values()):
             raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
+        _check_variables([d for d in declared.values() if not d["start"] and may_send(d, actor)], variables, html)
         waiting_query = select(Subscription.instance_id).where(
             Subscription.kind == "message", Subscription.name == message, Subscription.business_key == business_key)
         if only_instance is not None:
@@ -137,6 +138,20 @@ class EventCommands(Steps):
         self._audit_automatic(session, instance, automatic, now)
         self._finish(session, instance, workflow, now)
         return [w[3] for w in due]
+
+
+def _check_variables(declarations: list[dict[str, Any]], variables: dict[str, Any], html: bool) -> None:
+    """Refuse bad variables (400 naming them) before any case is looked up, so the answer does not
+    depend on whether a case waits; each case's own version checks them again on delivery."""
+    first_error = None
+    for decl in declarations:
+        try:
+            clean_variables(decl, variables, html=html)
+            return
+        except InvalidForm as exc:
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
 
 
 def _message_definition(task, message: str):

@@ -67,10 +67,10 @@ def remember(session: Session, actor: Actor, key: str, request_hash: str, status
              response: dict[str, Any], now: datetime) -> None:
     session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - TTL,
                                                     IdempotencyRecord.actor == actor.username))
-    session.add(IdempotencyRecord(actor=actor.username, key=key, request_hash=request_hash,
-                                  status=status, response=response, created_at=now))
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(IdempotencyRecord(actor=actor.username, key=key, request_hash=request_hash,
+                                          status=status, response=response, created_at=now))
     except IntegrityError:  # the same key, sent twice at once: the other request is answering it
         raise Conflict("A request with this Idempotency-Key is still in progress; retry shortly.",
                        {"Idempotency-Key": key}) from None
