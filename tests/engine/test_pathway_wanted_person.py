@@ -174,7 +174,7 @@ def test_messages_that_nothing_waits_for_change_nothing(desk, actors):
     case.complete("publish_appeal", actors["ccd"], PUBLISH)
     before = audit_count(desk)
     with desk.transaction() as s, pytest.raises(NoInstanceWaits) as err:
-        desk.runtime.correlate(s, "person_apprehended", "WP-UNKNOWN", {}, actors["oic"])
+        desk.runtime.correlate(s, "person_apprehended", "WP-UNKNOWN", {"note": "Arrested"}, actors["oic"])
     assert err.value.details == {"messageName": "person_apprehended", "businessKey": "WP-UNKNOWN"}
     assert audit_count(desk) == before
     assert case.state == "active" and case.open_activities() == []
