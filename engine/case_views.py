@@ -208,6 +208,8 @@ def since_words(since: str | None, now: datetime) -> str:
         return ""
     then = datetime.fromisoformat(since.replace("Z", "+00:00"))
     minutes = max(0, int((now - then).total_seconds() // 60))
+    if minutes < 1:
+        return "under a minute"
     if minutes < 60:
         return f"{minutes} min"
     if minutes < 48 * 60:

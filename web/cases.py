@@ -88,7 +88,8 @@ def record_event(instance_id: int, name: str):
         return render_template("cases/message.html", message=message, fields=fields, values=request.form,
                                errors=exc.details), 400
     if request.form.get("confirmed") != "yes":
-        shown = [(f["label"], clean.get(f["id"])) for f in fields if clean.get(f["id"]) not in (None, "", False)]
+        shown = [(f["label"], _shown(f, clean.get(f["id"]))) for f in fields
+                 if clean.get(f["id"]) not in (None, "", False)]
         return render_template("cases/confirm.html", message=message, fields=fields, values=values, shown=shown)
     try:
         with desk().transaction() as s:
@@ -99,6 +100,16 @@ def record_event(instance_id: int, name: str):
                                errors=exc.details), 400
     flash(f"Recorded “{message['label']}” on case {message['case']['businessKey']}.", "success")
     return redirect(url_for("cases.case", instance_id=instance_id))
+
+
+def _shown(field: dict, value):
+    if field["type"] == "date" and isinstance(value, str):
+        return value.replace("T", " ")[:16]
+    if field["type"] == "enum":
+        return next((o["name"] for o in field["options"] if o["id"] == value), value)
+    if value is True:
+        return "Yes"
+    return value
 
 
 @bp.app_errorhandler(DuplicateCase)
