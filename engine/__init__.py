@@ -27,6 +27,7 @@ from .errors import (
     ConcurrentChange,
     Conflict,
     DeploymentRejected,
+    DuplicateCase,
     EngineError,
     InvalidForm,
     NoInstanceWaits,
@@ -41,7 +42,7 @@ from .runtime import Runtime, utcnow
 from .users import SYSTEM, Actor
 
 __all__ = [
-    "Actor", "ConcurrentChange", "Conflict", "DeploymentRejected", "EngineError", "InvalidForm",
+    "Actor", "ConcurrentChange", "Conflict", "DeploymentRejected", "DuplicateCase", "EngineError", "InvalidForm",
     "NoInstanceWaits", "NotAllowed", "NotFound", "ReleaseDesk", "SYSTEM", "Settings", "TaskAlreadyCompleted",
     "TaskClaimed", "Unavailable", "WorkflowFailure", "load_settings",
 ]

@@ -85,3 +85,8 @@ class Unavailable(EngineError):
                  retry_after: int = 1) -> None:
         super().__init__(message, {"retryAfter": retry_after})
         self.retry_after = retry_after
+
+
+class DuplicateCase(Conflict):
+    """An active case of the pathway already has this case reference (compared case-insensitively).
+    `details["existingInstanceId"]` names it when the caller may read it."""

@@ -14,8 +14,10 @@ from .case_commands import ENGINE_VARIABLES
 from .errors import (
     InvalidForm,
     NoInstanceWaits,
+    NotAllowed,
     WorkflowFailure,
 )
+from .messages import clean_variables, declaration_for, guard_case_data, may_send, sender_group
 from .models import Subscription
 from .projections import projection, waiting_events
 from .queries import latest_definitions
@@ -26,23 +28,39 @@ from .users import SYSTEM, Actor
 
 class EventCommands(Steps):
     def correlate(self, session: Session, message: str, business_key: str, variables: dict[str, Any] | None,
-                  actor: Actor) -> list[int]:
+                  actor: Actor, *, html: bool = False, only_instance: int | None = None) -> list[int]:
         """Deliver a message to every instance waiting for it under `business_key`; a start message
-        starts a new instance instead. Raises NoInstanceWaits when nothing takes it."""
-        variables = dict(variables or {})
+        starts a new instance instead. Raises NoInstanceWaits when nothing takes it.
+
+        Who may send it and what it may carry come from the diagram (engine.messages). The sender
+        is checked against the pathways' declarations before any case is looked up, so a refusal
+        says nothing about which cases exist; every check raises before anything is written.
+        `only_instance` limits delivery to one case (a case page tells only that case)."""
+        variables = {} if variables is None else variables
         if not isinstance(message, str) or not message:
             raise InvalidForm("Invalid message.", {"messageName": "Required."})
-        if not isinstance(business_key, str) or not business_key:
+        if not isinstance(business_key, str) or not business_key.strip():
             raise InvalidForm("Invalid message.", {"businessKey": "Required."})
-        bad = [k for k in variables if k in ENGINE_VARIABLES or k == "case_reference" or k.startswith("_")]
+        if not isinstance(variables, dict):
+            raise InvalidForm("Invalid message.", {"variables": "Must be an object."})
+        bad = [k for k in variables if k in ENGINE_VARIABLES or k.startswith("_")]
         if bad:
             raise InvalidForm("Invalid message variables.", {k: "Set by the engine; cannot be sent." for k in bad})
-        instances = self.lock_waiting_instances(session, message, business_key)
-        if not instances:
-            starters = [d for d in latest_definitions(session)
-                        if (d.catalog.get("start") or {}).get("message") == message]
+        latest = {d.key: d for d in latest_definitions(session)}
+        declared = {key: decl for key, d in latest.items() if (decl := declaration_for(d, message)) is not None}
+        known = declared or any(message in d.catalog.get("messages", []) for d in latest.values())
+        if known and not any(may_send(decl, actor) for decl in declared.values()):
+            raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
+        _check_variables([d for d in declared.values() if not d["start"] and may_send(d, actor)], variables, html)
+        instances = self.lock_waiting_instances(session, message, business_key, only_instance)
+        if not instances and only_instance is None:
+            starters = [(key, decl) for key, decl in sorted(declared.items())
+                        if decl["start"] and (latest[key].catalog.get("start") or {}).get("message") == message]
             if starters:
-                return [self.start(session, starters[0].key, business_key, variables, actor)["id"]]
+                key, decl = starters[0]
+                if not may_send(decl, actor):
+                    raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
+                return [self.start(session, key, business_key, variables, actor, html=html, by_message=True)["id"]]
             raise NoInstanceWaits(f"no instance waits for message {message!r} with business key {business_key!r}",
                                   {"messageName": message, "businessKey": business_key})
         correlated = []
@@ -55,13 +73,19 @@ class EventCommands(Steps):
             waiting = [w for w in waiting_events(workflow) if w[1] == "message" and w[2] == message]
             if not waiting:
                 continue
+            decl = declaration_for(pathway, message, latest.get(instance.key))
+            if not may_send(decl, actor):
+                raise NotAllowed(f"Your groups may not send the message {message!r}.", {"messageName": message})
+            clean = clean_variables(decl, variables, html=html)
+            guard_case_data(pathway.catalog, clean)
             before = projection(workflow)
             task, _kind, _name, activity_id, _due = waiting[0]
             definition = _message_definition(task, message)
 
-            def deliver(task=task, workflow=workflow, definition=definition):
-                task.set_data(**variables)
-                workflow.send_event(BpmnEvent(definition, {"payload": variables, "result_var": message}))
+            def deliver(task=task, workflow=workflow, definition=definition, clean=clean):
+                # As process variables, and together under the message's name (Camunda's result_var).
+                task.set_data(**clean)
+                workflow.send_event(BpmnEvent(definition, {"payload": dict(clean), "result_var": message}))
             try:
                 automatic = self._run(workflow, deliver)
             except WorkflowFailure as exc:
@@ -70,10 +94,13 @@ class EventCommands(Steps):
                 raise
             self._apply(session, instance, workflow, now)
             activity = pathway.activities.get(activity_id, {})
-            audit.append(session, at=now, actor=actor.username, group=next(iter(sorted(actor.groups)), None),
-                         action="message", instance_id=instance.id, business_key=business_key,
-                         activity_id=activity_id, activity_name=activity.get("name"),
-                         data={"message": message, "variables": variables})
+            data: dict[str, Any] = {"message": message, "variables": clean}
+            if clean.get("note"):
+                data["rationale"] = clean["note"]
+            audit.append(session, at=now, actor=actor.username, group=sender_group(decl, actor) or
+                         next(iter(sorted(actor.groups)), None), action="message", instance_id=instance.id,
+                         business_key=instance.business_key, activity_id=activity_id,
+                         activity_name=activity.get("name"), data=data)
             self._audit_automatic(session, instance, automatic, now)
             self._finish(session, instance, workflow, now, before, state_applied=True)
             correlated.append(instance.id)
@@ -137,6 +164,20 @@ class EventCommands(Steps):
         self._audit_automatic(session, instance, automatic, now)
         self._finish(session, instance, workflow, now, before, state_applied=True)
         return [w[3] for w in due]
+
+
+def _check_variables(declarations: list[dict[str, Any]], variables: dict[str, Any], html: bool) -> None:
+    """Refuse bad variables (400 naming them) before any case is looked up, so the answer does not
+    depend on whether a case waits; each case's own version checks them again on delivery."""
+    first_error = None
+    for decl in declarations:
+        try:
+            clean_variables(decl, variables, html=html)
+            return
+        except InvalidForm as exc:
+            first_error = first_error or exc
+    if first_error is not None:
+        raise first_error
 
 
 def _message_definition(task, message: str):

@@ -280,3 +280,30 @@ class AuditCheckpointed(Base):
     stream: Mapped[str] = mapped_column(String(80), primary_key=True)
     length: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- messages: business keys and idempotent retries ---
+from sqlalchemy import func as _func  # noqa: E402
+
+# An active case's business key is unique per pathway, whatever its letter case: eight concurrent
+# starts with one reference make one case. Partial unique indexes work on SQLite and PostgreSQL.
+Index("uq_instances_active_business_key", ProcessInstance.key, _func.lower(ProcessInstance.business_key),
+      unique=True, sqlite_where=ProcessInstance.state == "active",
+      postgresql_where=ProcessInstance.state == "active")
+# Case-insensitive look-ups and prefix searches by case reference.
+Index("ix_instances_business_key_lower", _func.lower(ProcessInstance.business_key), ProcessInstance.id)
+
+
+class IdempotencyRecord(Base):
+    """The first successful answer to a start or message sent with an `Idempotency-Key`, so a client
+    retrying after a lost reply gets that answer again instead of a second case or event."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("actor", "key", name="uq_idempotency_actor_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

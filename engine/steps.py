@@ -61,13 +61,16 @@ class Steps:
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
-    def lock_waiting_instances(self, session: Session, message: str, business_key: str) -> list[ProcessInstance]:
+    def lock_waiting_instances(self, session: Session, message: str, business_key: str,
+                               only_instance: int | None = None) -> list[ProcessInstance]:
         """Every instance waiting for `message` under `business_key`, locked in one statement in
         ascending id order: the one global lock order every command follows (a command that works on
         one instance locks just that one), so a message to several cases never deadlocks with a
         completion on one of them."""
         waiting = select(Subscription.instance_id).where(Subscription.kind == "message", Subscription.name == message,
                                                          Subscription.business_key == business_key)
+        if only_instance is not None:
+            waiting = waiting.where(Subscription.instance_id == only_instance)
         return list(session.scalars(
             select(ProcessInstance).where(ProcessInstance.id.in_(waiting)).order_by(ProcessInstance.id)
             .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)))

@@ -11,6 +11,7 @@ from engine.deployment import deploy
 
 from .auth import basic_auth_actor
 from .errors import error_response, int_arg
+from .idempotency import run_once
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -98,9 +99,11 @@ def start_instance(key: str):
     variables = {} if variables is None else variables
     if not isinstance(variables, dict):
         raise InvalidForm("Invalid start request.", {"variables": "Must be an object."})
-    with desk().transaction() as s:
+
+    def command(s):
         view = desk().runtime.start(s, key, body.get("businessKey"), variables, g.actor)
-    return jsonify({k: view[k] for k in ("id", "key", "version", "businessKey", "state")}), 201
+        return {k: view[k] for k in ("id", "key", "version", "businessKey", "state")}, 201
+    return run_once(g.actor, body, command)
 
 
 @bp.get("/process-instances")
@@ -193,9 +196,11 @@ def correlate():
     variables = {} if variables is None else variables
     if not isinstance(variables, dict):
         raise InvalidForm("Invalid message.", {"variables": "Must be an object."})
-    with desk().transaction() as s:
+
+    def command(s):
         ids = desk().runtime.correlate(s, body.get("messageName"), body.get("businessKey"), variables, g.actor)
-    return jsonify({"correlated": ids})
+        return {"correlated": ids}, 200
+    return run_once(g.actor, body, command)
 
 
 @bp.get("/audit/public-key")
