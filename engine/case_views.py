@@ -15,23 +15,12 @@ from sqlalchemy.orm import Session
 from .errors import NotAllowed, NotFound
 from .messages import declaration_for, may_send
 from .models import ActivityPosition, AuditRecord, HumanTask, ProcessInstance, Subscription
-from .queries import READ_ALL_GROUPS, find_definition, instance_view, iso, visible_to
+from .queries import READ_ALL_GROUPS, find_definition, instance_view, iso, reference_prefix, visible_to
 from .users import Actor
 
 STATE_WORDS = {"active": "In progress", "completed": "Finished", "cancelled": "Cancelled"}
 DECISION_ACTIONS = ("complete", "message", "cancel")
 EVENT_TYPES = ("intermediateCatchEvent", "boundaryEvent", "eventBasedGateway", "receiveTask")
-
-
-def reference_prefix(column, text: str):
-    """Case-insensitive prefix match on a case reference. The range on lower(...) lets both
-    databases enter the expression index; the LIKE keeps the match exact under any collation."""
-    low = text.strip().lower()
-    escaped = low.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    conditions = [func.lower(column) >= low, func.lower(column).like(escaped + "%", escape="\\")]
-    if low:
-        conditions.append(func.lower(column) < low[:-1] + chr(ord(low[-1]) + 1))
-    return conditions
 
 
 def my_cases_query(actor: Actor, *, reference: str | None = None, state: str | None = None) -> Select:

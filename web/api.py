@@ -115,6 +115,7 @@ def list_instances():
     with desk().read() as s:
         return jsonify(q.list_instances(
             s, actor=g.actor, key=request.args.get("key") or None, business_key=request.args.get("businessKey") or None,
+            business_key_prefix=(request.args.get("businessKeyPrefix") or "")[:200] or None,
             state=state, activity_id=request.args.get("activityId") or None,
             page=int_arg("page", 1), page_size=int_arg("pageSize", 50)))
 

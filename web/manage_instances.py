@@ -49,7 +49,7 @@ def instances():
         state = None
     filters = {
         "key": request.args.get("pathway") or None,
-        "business_key": (request.args.get("businessKey") or "").strip() or None,
+        "business_key_prefix": (request.args.get("businessKey") or "").strip()[:200] or None,  # any case, a prefix
         "state": state,
         "activity_id": request.args.get("activity") or None,
         "started_from": date_arg("from"),

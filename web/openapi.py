@@ -13,7 +13,8 @@ def _json(schema: dict) -> dict:
 def _responses(ok_status: str, ok_schema: dict, *errors: int) -> dict:
     out: dict[str, Any] = {ok_status: {"description": "OK", **_json(ok_schema)}}
     texts = {400: "Invalid input (details per field)", 401: "Not authenticated", 403: "Not allowed",
-             404: "Unknown id, key or business key", 409: "Conflict", 413: "Too large", 415: "Wrong media type"}
+             404: "Unknown id, key or business key", 409: "Conflict", 413: "Too large", 415: "Wrong media type",
+             422: "Idempotency-Key reused for a different request"}
     for code in (401, *errors):
         out[str(code)] = {"description": texts[code], **_json(_ERROR)}
     return out
@@ -21,6 +22,11 @@ def _responses(ok_status: str, ok_schema: dict, *errors: int) -> dict:
 
 def _param(name: str, where: str = "query", kind: str = "string", required: bool = False) -> dict:
     return {"name": name, "in": where, "required": required or where == "path", "schema": {"type": kind}}
+
+
+#: Starts and messages may be retried safely: the same key and body answer the first success again.
+_IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                "schema": {"type": "string", "maxLength": 200}}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -75,13 +81,14 @@ def openapi_document() -> dict[str, Any]:
                     "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
                 "responses": _responses("201", obj, 400, 403, 413)}},
             "/api/process-definitions/{key}/start": {"post": {
-                "summary": "Start a case", "parameters": [_param("key", "path")],
+                "summary": "Start a case (409 when an active case of the pathway has that business key)",
+                "parameters": [_param("key", "path"), _IDEMPOTENCY],
                 "requestBody": _json({"type": "object", "required": ["businessKey"], "properties": {
                     "businessKey": {"type": "string"}, "variables": obj}}),
-                "responses": _responses("201", ref("Instance"), 400, 403, 404, 415)}},
+                "responses": _responses("201", ref("Instance"), 400, 403, 404, 409, 415, 422)}},
             "/api/process-instances": {"get": {
-                "summary": "Search cases", "parameters": [_param(n) for n in ("key", "businessKey", "state",
-                                                                              "activityId")]
+                "summary": "Search cases", "parameters": [_param(n) for n in ("key", "businessKey", "businessKeyPrefix",
+                                                                              "state", "activityId")]
                 + [_param("page", kind="integer"), _param("pageSize", kind="integer")],
                 "responses": _responses("200", {"type": "object", "properties": {
                     "items": arr("Instance"), "total": {"type": "integer"}}}, 400)}},
@@ -114,11 +121,13 @@ def openapi_document() -> dict[str, Any]:
                 "responses": _responses("200", {"type": "object", "properties": {
                     "processInstance": ref("Instance")}}, 400, 403, 404, 409, 415)}},
             "/api/messages": {"post": {
-                "summary": "Correlate a message by name and business key (a start message starts a case)",
+                "summary": "Correlate a message by name and business key (a start message starts a case); "
+                           "403 when the caller's groups may not send it, 400 naming any undeclared variable",
+                "parameters": [_IDEMPOTENCY],
                 "requestBody": _json({"type": "object", "required": ["messageName", "businessKey"], "properties": {
                     "messageName": {"type": "string"}, "businessKey": {"type": "string"}, "variables": obj}}),
                 "responses": _responses("200", {"type": "object", "properties": {
-                    "correlated": {"type": "array", "items": {"type": "integer"}}}}, 400, 404, 415)}},
+                    "correlated": {"type": "array", "items": {"type": "integer"}}}}, 400, 403, 404, 409, 415, 422)}},
             "/api/audit/public-key": {"get": {
                 "summary": "The Ed25519 public keys that verify signed audit checkpoints (no credentials needed)",
                 "security": [],

@@ -148,3 +148,17 @@ def test_start_message_accepts_case_reference_equal_to_business_key(client, desk
         "messageName": "conviction_recorded", "businessKey": "CI-REF-1", "variables": variables})
     assert again.status_code == 409  # a repeated conviction makes no second custody case
     assert count(desk, ProcessInstance) == 1
+
+
+def test_api_search_by_case_reference_prefix_any_case(client, desk):
+    for reference in ("TR-2026-0001", "TR-2026-0002", "TR-2027-0001"):
+        assert start(client, "rita", reference).status_code == 201
+    found = client.get("/api/process-instances?businessKeyPrefix=tr-2026", headers=basic("rita")).get_json()
+    assert sorted(i["businessKey"] for i in found["items"]) == ["TR-2026-0001", "TR-2026-0002"]
+    exact = client.get("/api/process-instances?businessKey=TR-2026-0001", headers=basic("rita")).get_json()
+    assert [i["businessKey"] for i in exact["items"]] == ["TR-2026-0001"]  # the exact filter is unchanged
+    # a prefix of "%" or "_" is literal, never a wildcard
+    assert client.get("/api/process-instances?businessKeyPrefix=%25", headers=basic("rita")).get_json()["total"] == 0
+    assert client.get("/api/process-instances?businessKeyPrefix=TR_", headers=basic("rita")).get_json()["total"] == 0
+    # nobody finds cases they have no part in
+    assert client.get("/api/process-instances?businessKeyPrefix=tr", headers=basic("sol")).get_json()["total"] == 0
