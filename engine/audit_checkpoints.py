@@ -40,11 +40,11 @@ class ExportAhead(RuntimeError):
 
 
 def checkpoint_body(cp: AuditCheckpoint | dict[str, Any]) -> dict[str, Any]:
-    get = cp.get if isinstance(cp, dict) else lambda name: getattr(cp, name)
-    at = get("at")
-    return {"id": get("id"), "at": at if isinstance(at, str) else _canonical_time(at), "reason": get("reason"),
-            "heads": get("heads"), "key": get("key") if isinstance(cp, dict) else cp.key_id,
-            "prev": get("prev") if isinstance(cp, dict) else cp.prev_hash}
+    """What the hash covers, from a stored checkpoint or from its exported JSON form."""
+    if isinstance(cp, dict):
+        return {name: cp.get(name) for name in ("id", "at", "reason", "heads", "key", "prev")}
+    return {"id": cp.id, "at": _canonical_time(cp.at), "reason": cp.reason, "heads": cp.heads, "key": cp.key_id,
+            "prev": cp.prev_hash}
 
 
 def checkpoint_hash(cp: AuditCheckpoint | dict[str, Any]) -> str:

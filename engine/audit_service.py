@@ -95,6 +95,8 @@ class AuditService:
         if path is not None:  # read before the database, so a checkpoint written meanwhile is not "deleted"
             exported = read_exported(path) if path.exists() else []
         with self.desk.read() as s:
+            if s.get_bind().dialect.name == "postgresql":  # one snapshot for every query (SQLite's reads have one)
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             result = verify(s, instance_id, keys=keys, exported=exported, export_source=str(path))
         if path is None:
             result.notes.append("note: checkpoints are not exported (audit_export_file is empty), so a deleted "
