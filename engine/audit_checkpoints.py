@@ -18,25 +18,41 @@ import json
 import logging
 import logging.handlers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .audit import _canonical_time, canonical_json
-from .audit_keys import SigningKey
+from .audit_keys import SigningKey, verify_signature
 from .config import Settings
 from .models import AuditCheckpoint, AuditCheckpointed, AuditStream
 
 CHECKPOINT_GENESIS = hashlib.sha256(b"releasedesk-audit-checkpoints").hexdigest()
 
 
-class ExportAhead(RuntimeError):
+class CheckpointRefused(RuntimeError):
+    """The record is not in a state a new checkpoint may vouch for: say why, sign nothing."""
+
+
+class ExportAhead(CheckpointRefused):
     """The exported file holds checkpoints the database no longer has: refuse to write over them."""
+
+
+def check_last_is_signed(last: AuditCheckpoint | None, keys: Mapping[str, Ed25519PublicKey]) -> None:
+    """Never chain onto a checkpoint that was altered or signed by an untrusted key."""
+    if last is None:
+        return
+    public = keys.get(last.key_id)
+    if checkpoint_hash(last) != last.hash or public is None or not verify_signature(
+            public, last.signature, last.hash.encode()):
+        raise CheckpointRefused(f"checkpoint {last.id} is not signed by a trusted key; no checkpoint written "
+                                "(run `releasedesk audit verify`)")
 
 
 def checkpoint_body(cp: AuditCheckpoint | dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from sqlalchemy import delete, text, update
 
 from engine import SYSTEM
 from engine.audit import record_hash, stream_for
-from engine.audit_checkpoints import ExportAhead, checkpoint_hash, export_path
+from engine.audit_checkpoints import CheckpointRefused, ExportAhead, checkpoint_hash, export_path
 from engine.audit_keys import SigningKey
 from engine.models import AuditCheckpoint, AuditCheckpointed, AuditRecord, AuditStream
 from tests.engine.conftest import DIAGRAMS
@@ -181,6 +181,8 @@ def test_checkpoints_re_signed_with_another_key_are_refused(desk, cases):
         cp.signature = mallory.sign(cp.hash.encode())
     result = broken(desk, exported_file="")
     assert result.bad_checkpoint == 1 and "not a trusted key" in result.reason
+    with pytest.raises(CheckpointRefused, match="checkpoint 1 is not signed by a trusted key"):
+        desk.audit.checkpoint("test")  # the product never chains a new checkpoint onto a forged one
 
 
 def test_truncated_tail_with_rewound_head_is_detected(desk, cases):
