@@ -270,3 +270,15 @@ def test_cli_names_the_bad_record_and_exits_1(desk, cases, monkeypatch, capsys):
         s.execute(text("DELETE FROM audit_checkpoints WHERE id = 2"))
     assert main(["audit", "verify"]) == 1
     assert "BROKEN at checkpoint 2" in capsys.readouterr().out
+
+
+def test_a_whole_case_removed_from_the_record_is_detected(desk, cases):
+    """Every record of a case, its head and its bookkeeping row deleted: the checkpoint still names it."""
+    _, second = cases
+    stream = stream_for(second.id, "")
+    with desk.transaction() as s:
+        s.execute(delete(AuditRecord).where(AuditRecord.stream == stream))
+        s.execute(delete(AuditStream).where(AuditStream.stream == stream))
+        s.execute(delete(AuditCheckpointed).where(AuditCheckpointed.stream == stream))
+    result = broken(desk)
+    assert f"case {second.id}" in result.reason
