@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,10 @@ from .errors import (
 from .runtime import Runtime, utcnow
 from .users import SYSTEM, Actor
 
+if TYPE_CHECKING:
+    from .audit_service import AuditService
+    from .audit_verify import VerifyResult
+
 __all__ = [
     "Actor", "ConcurrentChange", "Conflict", "DeploymentRejected", "DuplicateCase", "EngineError", "InvalidForm",
     "NoInstanceWaits", "NotAllowed", "NotFound", "ReleaseDesk", "SYSTEM", "Settings", "TaskAlreadyCompleted",
@@ -60,7 +64,7 @@ class ReleaseDesk:
         self.Session = make_sessionmaker(self.db)
         self.ReadSession = make_sessionmaker(read_only(self.db))
         self.runtime = Runtime(settings, clock)
-        self._audit = None
+        self._audit: AuditService | None = None
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -138,7 +142,7 @@ class ReleaseDesk:
                 raise
 
     @property
-    def audit(self):
+    def audit(self) -> AuditService:
         """Checkpoints and verification of the audit record (see engine.audit_service)."""
         if self._audit is None:
             from .audit_service import AuditService
@@ -150,7 +154,7 @@ class ReleaseDesk:
         return self.audit.checkpoint_if_due()
 
     def verify_audit(self, instance_id: int | None = None, write_checkpoint: bool = True,
-                     exported_file: str | None = None):
+                     exported_file: str | None = None) -> VerifyResult:
         """`releasedesk audit verify`: chains, signed checkpoints and their exported copy."""
         return self.audit.verify(instance_id, write=write_checkpoint, exported_file=exported_file)
 

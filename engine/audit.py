@@ -83,21 +83,23 @@ def _advance_head(session: Session, stream: str) -> tuple[int, str, int]:
     """Lock the stream's head (creating it on first use) and take the next place in the stream and
     the next global seq, in one statement: (stream_seq, prev_hash, seq)."""
     if session.get_bind().dialect.name == "postgresql":
-        # The update branch draws its seq after taking the row lock, so a case's records are in
-        # `seq` order along their chain (the insert branch's draw is then unused: a gap, harmless).
-        next_seq = AUDIT_SEQ.next_value()
-        stmt = postgresql.insert(AuditStream)
-        locked_seq = AUDIT_SEQ.next_value()
+        # The seq is drawn in the update branch, after the row lock, so a case's records are in
+        # `seq` order along their chain. A new stream's head is inserted with seq 0 and draws its
+        # seq next (once per case, and no value drawn in vain, so `seq` has no gaps of our making).
+        stmt = postgresql.insert(AuditStream).values(stream=stream, length=1, hash=stream_genesis(stream), last_seq=0)
+        set_last = AUDIT_SEQ.next_value()
     else:  # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE)
         next_seq = select(func.coalesce(func.max(AuditRecord.seq), 0) + 1).scalar_subquery()
-        stmt = sqlite.insert(AuditStream)
-        locked_seq = stmt.excluded.last_seq
-    stmt = stmt.values(stream=stream, length=1, hash=stream_genesis(stream), last_seq=next_seq)
+        stmt = sqlite.insert(AuditStream).values(stream=stream, length=1, hash=stream_genesis(stream),
+                                                 last_seq=next_seq)
+        set_last = stmt.excluded.last_seq
     stmt = stmt.on_conflict_do_update(
         index_elements=[AuditStream.stream],
-        set_={"length": AuditStream.length + 1, "last_seq": locked_seq},
+        set_={"length": AuditStream.length + 1, "last_seq": set_last},
     ).returning(AuditStream.length, AuditStream.hash, AuditStream.last_seq)
     length, prev_hash, seq = session.execute(stmt).one()
+    if seq == 0:
+        seq = session.execute(select(AUDIT_SEQ.next_value())).scalar_one()
     return length, prev_hash, seq
 
 
@@ -139,7 +141,7 @@ def append(
     record.hash = record_hash(record)
     session.add(record)
     session.flush()
-    session.execute(update(AuditStream).where(AuditStream.stream == stream).values(hash=record.hash))
+    session.execute(update(AuditStream).where(AuditStream.stream == stream).values(hash=record.hash, last_seq=seq))
     return record
 
 

@@ -18,33 +18,49 @@ import json
 import logging
 import logging.handlers
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .audit import _canonical_time, canonical_json
-from .audit_keys import SigningKey
+from .audit_keys import SigningKey, verify_signature
 from .config import Settings
 from .models import AuditCheckpoint, AuditCheckpointed, AuditStream
 
 CHECKPOINT_GENESIS = hashlib.sha256(b"releasedesk-audit-checkpoints").hexdigest()
 
 
-class ExportAhead(RuntimeError):
+class CheckpointRefused(RuntimeError):
+    """The record is not in a state a new checkpoint may vouch for: say why, sign nothing."""
+
+
+class ExportAhead(CheckpointRefused):
     """The exported file holds checkpoints the database no longer has: refuse to write over them."""
 
 
+def check_last_is_signed(last: AuditCheckpoint | None, keys: Mapping[str, Ed25519PublicKey]) -> None:
+    """Never chain onto a checkpoint that was altered or signed by an untrusted key."""
+    if last is None:
+        return
+    public = keys.get(last.key_id)
+    if checkpoint_hash(last) != last.hash or public is None or not verify_signature(
+            public, last.signature, last.hash.encode()):
+        raise CheckpointRefused(f"checkpoint {last.id} is not signed by a trusted key; no checkpoint written "
+                                "(run `releasedesk audit verify`)")
+
+
 def checkpoint_body(cp: AuditCheckpoint | dict[str, Any]) -> dict[str, Any]:
-    get = cp.get if isinstance(cp, dict) else lambda name: getattr(cp, name)
-    at = get("at")
-    return {"id": get("id"), "at": at if isinstance(at, str) else _canonical_time(at), "reason": get("reason"),
-            "heads": get("heads"), "key": get("key") if isinstance(cp, dict) else cp.key_id,
-            "prev": get("prev") if isinstance(cp, dict) else cp.prev_hash}
+    """What the hash covers, from a stored checkpoint or from its exported JSON form."""
+    if isinstance(cp, dict):
+        return {name: cp.get(name) for name in ("id", "at", "reason", "heads", "key", "prev")}
+    return {"id": cp.id, "at": _canonical_time(cp.at), "reason": cp.reason, "heads": cp.heads, "key": cp.key_id,
+            "prev": cp.prev_hash}
 
 
 def checkpoint_hash(cp: AuditCheckpoint | dict[str, Any]) -> str:

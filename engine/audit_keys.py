@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +86,23 @@ def parse_public(text: str) -> Ed25519PublicKey:
 
 
 def generate_key_file(path: Path) -> SigningKey:
-    """Write a new PEM private key readable by its owner only; refuse to overwrite one."""
+    """Write a new PEM private key readable by its owner only; refuse to overwrite one. The file
+    appears whole or not at all (written aside, then hard-linked), so a process starting at the
+    same moment never reads half a key."""
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(aside, path)  # FileExistsError when a key is already there
+    finally:
+        aside.unlink(missing_ok=True)
     return SigningKey(key)
 
 

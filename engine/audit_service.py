@@ -8,11 +8,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.exc import IntegrityError
 
 from .audit_checkpoints import (
+    CheckpointRefused,
     ExportAhead,
     check_export_not_ahead,
+    check_last_is_signed,
     export_path,
     export_pending,
     exported_form,
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("releasedesk.audit")
 
-__all__ = ["AuditService", "ExportAhead", "VerifyResult"]
+__all__ = ["AuditService", "CheckpointRefused", "ExportAhead", "VerifyResult"]
 
 
 class AuditService:
@@ -39,6 +42,12 @@ class AuditService:
         self._key_loaded = False
         self._last_try: datetime | None = None
         self._warned = False
+        self._trusted: dict[str, Ed25519PublicKey] | None = None
+
+    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
+        if self._trusted is None:
+            self._trusted = trusted_keys(self.settings)
+        return self._trusted
 
     def signing_key(self) -> SigningKey | None:
         if not self._key_loaded:
@@ -56,6 +65,7 @@ class AuditService:
                 last = last_checkpoint(s)
                 if min_age is not None and last is not None and _aware(last.at) > now - min_age:
                     return None
+                check_last_is_signed(last, self.trusted_keys())
                 check_export_not_ahead(s, self.settings)
                 cp = write_checkpoint(s, key, now, reason, always)
                 written = exported_form(cp) if cp is not None else None
@@ -95,6 +105,8 @@ class AuditService:
         if path is not None:  # read before the database, so a checkpoint written meanwhile is not "deleted"
             exported = read_exported(path) if path.exists() else []
         with self.desk.read() as s:
+            if s.get_bind().dialect.name == "postgresql":  # one snapshot for every query (SQLite's reads have one)
+                s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             result = verify(s, instance_id, keys=keys, exported=exported, export_source=str(path))
         if path is None:
             result.notes.append("note: checkpoints are not exported (audit_export_file is empty), so a deleted "
@@ -106,7 +118,7 @@ class AuditService:
             return result
         try:
             cp = self.checkpoint("verify", always=True)
-        except ExportAhead as exc:  # pragma: no cover - verify above already names the missing checkpoint
+        except CheckpointRefused as exc:  # pragma: no cover - verify above already named the cause
             result.notes.append(f"note: {exc}")
             return result
         if cp is not None:

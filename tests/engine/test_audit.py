@@ -80,3 +80,18 @@ def test_cli_verify_passes_on_a_fresh_run(desk, mini, actors, monkeypatch, capsy
     cli_env(monkeypatch, desk)
     assert main(["audit", "verify"]) == 0
     assert "intact" in capsys.readouterr().out
+
+
+def test_seq_is_one_global_order_without_gaps_across_cases(desk):
+    from engine import audit
+    seqs = []
+    for n in range(6):
+        with desk.transaction() as s:
+            record = audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=1 + n % 3)
+            seqs.append((record.seq, record.stream, record.stream_seq))
+    first = seqs[0][0]
+    assert [seq for seq, _, _ in seqs] == list(range(first, first + 6))
+    assert [(stream, place) for _, stream, place in seqs] == [
+        ("case:1", 1), ("case:2", 1), ("case:3", 1), ("case:1", 2), ("case:2", 2), ("case:3", 2)]
+    with desk.transaction() as s:
+        assert verify(s).ok

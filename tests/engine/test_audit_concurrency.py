@@ -62,3 +62,23 @@ def test_two_cases_append_without_waiting_for_each_other(desk, backend, mini, ac
         holder.close()
     result = desk.verify_audit()
     assert result.ok, str(result)
+
+
+def test_verify_reads_one_snapshot_while_cases_go_on(desk, mini, actors):
+    """A record committed while verification walks the chains is neither half-seen nor an alarm."""
+    from sqlalchemy import event
+    case = Case(desk, mini, "CASE-V", {}, actors["requester"])
+    desk.audit.checkpoint("test")
+    appended: list[int] = []
+
+    def meanwhile(conn, cursor, statement, *args):
+        if "ORDER BY audit_records.stream" in statement and not appended:
+            appended.append(_append(desk, case.id))  # another connection commits mid-verification
+            _append(desk, None)
+    event.listen(desk.db, "before_cursor_execute", meanwhile)
+    try:
+        result = desk.verify_audit(write_checkpoint=False)
+    finally:
+        event.remove(desk.db, "before_cursor_execute", meanwhile)
+    assert appended and result.ok, str(result)
+    assert desk.verify_audit().ok

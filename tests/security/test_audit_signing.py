@@ -9,6 +9,7 @@ import socket
 import threading
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import text
 
 from engine import ReleaseDesk, audit
@@ -219,3 +220,23 @@ def test_demo_needs_no_configuration_and_later_verifies_with_its_own_key(tmp_pat
     assert main(["audit", "verify"]) == 0  # not a demo run: it finds the instance folder's key
     out = capsys.readouterr().out
     assert "1 signed checkpoint(s) verified" in out and "checkpoint 2 signed by" in out
+
+
+def test_a_key_being_generated_is_never_visible_half_written(tmp_path, monkeypatch):
+    """Two processes starting together on a fresh demo folder: one must not read the other's half-written key."""
+    import os
+
+    from engine.audit_keys import generate_key_file
+    path = tmp_path / "audit-signing.key"
+    seen = []
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        seen.append(path.exists())  # the key's bytes are written but not yet published
+        real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    key = generate_key_file(path)
+    assert seen == [False] and path.exists() and list(tmp_path.iterdir()) == [path]
+    with pytest.raises(FileExistsError):
+        generate_key_file(path)
+    assert key.public_line().split()[0] == key.key_id

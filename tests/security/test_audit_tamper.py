@@ -10,7 +10,7 @@ from sqlalchemy import delete, text, update
 
 from engine import SYSTEM
 from engine.audit import record_hash, stream_for
-from engine.audit_checkpoints import ExportAhead, checkpoint_hash, export_path
+from engine.audit_checkpoints import CheckpointRefused, ExportAhead, checkpoint_hash, export_path
 from engine.audit_keys import SigningKey
 from engine.models import AuditCheckpoint, AuditCheckpointed, AuditRecord, AuditStream
 from tests.engine.conftest import DIAGRAMS
@@ -181,6 +181,8 @@ def test_checkpoints_re_signed_with_another_key_are_refused(desk, cases):
         cp.signature = mallory.sign(cp.hash.encode())
     result = broken(desk, exported_file="")
     assert result.bad_checkpoint == 1 and "not a trusted key" in result.reason
+    with pytest.raises(CheckpointRefused, match="checkpoint 1 is not signed by a trusted key"):
+        desk.audit.checkpoint("test")  # the product never chains a new checkpoint onto a forged one
 
 
 def test_truncated_tail_with_rewound_head_is_detected(desk, cases):
@@ -268,3 +270,15 @@ def test_cli_names_the_bad_record_and_exits_1(desk, cases, monkeypatch, capsys):
         s.execute(text("DELETE FROM audit_checkpoints WHERE id = 2"))
     assert main(["audit", "verify"]) == 1
     assert "BROKEN at checkpoint 2" in capsys.readouterr().out
+
+
+def test_a_whole_case_removed_from_the_record_is_detected(desk, cases):
+    """Every record of a case, its head and its bookkeeping row deleted: the checkpoint still names it."""
+    _, second = cases
+    stream = stream_for(second.id, "")
+    with desk.transaction() as s:
+        s.execute(delete(AuditRecord).where(AuditRecord.stream == stream))
+        s.execute(delete(AuditStream).where(AuditStream.stream == stream))
+        s.execute(delete(AuditCheckpointed).where(AuditCheckpointed.stream == stream))
+    result = broken(desk)
+    assert f"case {second.id}" in result.reason
