@@ -18,8 +18,9 @@ not counting audit appends, plus at most three statements per audit record appen
 | correlate a message (one more to read the senders the pathways declare) | 9 | 1 | 12 |
 | fire a due timer (claim the batch, fire, find nothing more) | 9 | 1 | 12 |
 
-An audit append costs three statements today (read and update the chain head, insert the record).
-When appends get cheaper the totals drop with them; the other budgets stay as they are."""
+An audit append costs three statements (take the case chain's head in one upsert, insert the record,
+record the new head hash); a case's first record on PostgreSQL costs one more (its global seq is
+drawn before the chain exists). No append takes a lock shared across cases."""
 from __future__ import annotations
 
 import re
@@ -54,7 +55,10 @@ class Counter:
     def check(self, command: str) -> None:
         other = BUDGET[command]
         records = sum(s.startswith("INSERT INTO audit_records") for s in self.statements)
-        total = other + PER_AUDIT_RECORD * records
+        # PostgreSQL draws a case's first seq separately (the stream row does not exist to draw it in).
+        first_of_case = sum(s.startswith("SELECT nextval('audit_records_seq')") for s in self.statements)
+        assert first_of_case <= 1, f"{command}: more than one new audit stream"
+        total = other + PER_AUDIT_RECORD * records + first_of_case
         listing = "\n".join(self.statements)
         assert len(self.other) <= other, f"{command}: {len(self.other)} non-audit statements > {other}:\n{listing}"
         assert self.total <= total, f"{command}: {self.total} statements > {total}:\n{listing}"
