@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
+from .compaction import pruned_activities
 from .errors import ConcurrentChange, Conflict, NotAllowed, Unavailable
 from .expressions import UnsafeExpression
 from .models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
@@ -80,6 +81,16 @@ def _blocking(workflow, top, subs, spec_diff: SpecDiff) -> list[dict]:
                 continue
             found.append({"activity": _label(task), "state": TaskState.get_name(task.state),
                           "change": "changed: " + ", ".join(changes or ["definition"])})
+    # Work done so long ago that its tasks were dropped from the state (compaction) counts the same.
+    removed = {spec.name for spec in spec_diff.removed}
+    for activity in pruned_activities(workflow):
+        if any(f["activity"] == activity for f in found):
+            continue
+        if activity in removed:
+            found.append({"activity": activity, "state": "COMPLETED", "change": "removed in the new version"})
+        elif activity in attrs and not set(attrs[activity]) <= COSMETIC:
+            found.append({"activity": activity, "state": "COMPLETED",
+                          "change": "changed: " + ", ".join(attrs[activity] or ["definition"])})
     return found
 
 
