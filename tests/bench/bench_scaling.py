@@ -1,12 +1,14 @@
 """Benchmark: completions per second with 1 and 2 web processes on PostgreSQL, 8 client threads.
 
     python tests/bench/bench_scaling.py [--tasks 400] [--clients 8] [--processes 1,2] [--server gunicorn|cli]
+    python tests/bench/bench_scaling.py --backend sqlite --processes 1 --clients 1,8 --server cli
 
 For each process count: a fresh server (`--server gunicorn`: gunicorn gthread workers for every
 count, so 1 and 2 compare like with like; `--server cli`: `releasedesk serve --workers N`, which is
 waitress for 1), `--tasks` open tribute-image verification tasks seeded through the engine, then
 `--clients` threads, each on its own keep-alive connection, complete them as fast as they can.
-Prints completions/s, p50/p99 latency and the server's memory (resident set of every process)."""
+Prints completions/s, p50/p99 latency and the server's memory (resident set of every process).
+`--clients` and `--processes` take comma-separated lists; every combination is run."""
 from __future__ import annotations
 
 import argparse
@@ -112,7 +114,8 @@ def drive(port: int, tasks: list[str], clients: int) -> tuple[float, list[float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=400)
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", default="8")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--processes", default="1,2")
     parser.add_argument("--server", choices=("gunicorn", "cli"), default="gunicorn")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
@@ -124,24 +127,25 @@ def main() -> None:
         serve_gunicorn(lambda: create_app(load_settings()), "127.0.0.1", args.port, args.serve)
         return
     with open("/proc/loadavg") as fh:
-        print(f"load average before: {fh.read().split()[:3]}; cpus: {os.cpu_count()}; "
-              f"{args.clients} client threads; {args.tasks} completions per run; server: {args.server}")
+        print(f"load average before: {fh.read().split()[:3]}; cpus: {os.cpu_count()}; backend: {args.backend}; "
+              f"{args.tasks} completions per run; server: {args.server}")
     results = {}
-    with bench_database("postgresql") as (url, folder):
+    with bench_database(args.backend) as (url, folder):
         digest = prepare(url, folder)
         desk = ReleaseDesk(settings_for(url, folder))
-        for processes in (int(p) for p in args.processes.split(",")):
-            tasks = seed(desk, digest, args.tasks, f"S{processes}")
+        runs = [(int(p), int(c)) for p in args.processes.split(",") for c in args.clients.split(",")]
+        for processes, clients in runs:
+            tasks = seed(desk, digest, args.tasks, f"S{processes}-{clients}")
             port = free_port()
             server = start_server(url, folder, port, processes, args.server)
             try:
-                elapsed, latencies = drive(port, tasks, args.clients)
+                elapsed, latencies = drive(port, tasks, clients)
                 memory = rss_kb(server.pid)
             finally:
                 server.terminate()
                 server.wait(timeout=30)
             results[processes] = len(latencies) / elapsed
-            print(f"{processes} process(es): {len(latencies) / elapsed:6.1f} completions/s; "
+            print(f"{processes} process(es), {clients} client(s): {len(latencies) / elapsed:6.1f} completions/s; "
                   f"p50 {statistics.median(latencies) * 1000:6.1f} ms, p99 {percentile(latencies, 99) * 1000:6.1f} ms; "
                   f"server memory {memory / 1024:.0f} MiB")
         desk.dispose()
