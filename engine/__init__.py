@@ -122,12 +122,12 @@ class ReleaseDesk:
         number of workers on any hosts share the work; each timer still fires exactly once."""
         now = now or self.clock()
         lease = timedelta(seconds=self.settings.timer_claim_seconds)
-        fired = []
+        fired, idle = [], []
         while True:
             with self.transaction() as s:
                 due = self.runtime.claim_due_timers(s, now, self.settings.timer_batch_size, lease)
             if not due:
-                return fired
+                break
             pending = list(due)
             try:
                 for instance_id in due:
@@ -136,10 +136,16 @@ class ReleaseDesk:
                     pending.remove(instance_id)
                     if activities:
                         fired.append((instance_id, activities))
+                    else:
+                        idle.append(instance_id)
             except BaseException:
                 with self.transaction() as s:  # the rest of the batch is not stuck behind the failure
-                    self.runtime.release_timer_claims(s, pending)
+                    self.runtime.release_timer_claims(s, pending + idle)
                 raise
+        if idle:  # claimed but nothing was due there after all: do not hold it for the claim time
+            with self.transaction() as s:
+                self.runtime.release_timer_claims(s, idle)
+        return fired
 
     @property
     def audit(self) -> AuditService:

@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from .compaction import compact, pruned_activities
 from .expressions import evaluate
 from .models import ActivityPosition, HumanTask, HumanTaskGroup, ProcessInstance, Subscription
 from .specs import dump_state
@@ -115,7 +116,10 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def apply_state(instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, catalog: dict[str, Any]) -> None:
-    """Put the workflow's state on the instance row: its JSON and, once it ends, state and outcome."""
+    """Put the workflow's state on the instance row: its JSON and, once it ends, state and outcome.
+    A running case's finished loop iterations are dropped first (`compaction`)."""
+    if not workflow.is_completed():
+        compact(workflow)
     instance.workflow_json = dump_state(workflow)
     if workflow.is_completed() and instance.state == "active":
         instance.state = "completed"
@@ -222,8 +226,9 @@ def _after_non_interrupting_boundary(task) -> bool:
 
 
 def activity_history(workflow: BpmnWorkflow) -> tuple[list[str], list[str]]:
-    """(active activity ids, completed activity ids) in the order they happened."""
-    active, completed = [], []
+    """(active activity ids, completed activity ids) in the order they happened (activities whose
+    tasks were dropped by `compaction` first)."""
+    active, completed = [], list(pruned_activities(workflow))
     for task in sorted(workflow.get_tasks(), key=lambda t: t.last_state_change):
         bpmn_id = task.task_spec.bpmn_id
         if not bpmn_id:

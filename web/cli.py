@@ -185,6 +185,30 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_migrate(args) -> int:
+    """Move running cases to a newer version, one case per transaction, printing progress; safe to
+    interrupt and run again (it carries on with the cases still on the old version)."""
+    from engine import Actor
+    from engine.migration import migrate_cases
+
+    desk = _desk()
+    actor = Actor(f"cli:{getpass.getuser()}", frozenset({"manager"}))
+    to_version = args.to or args.source + 1
+
+    def progress(p):
+        if p["done"] % args.every == 0 or p["done"] == p["total"]:
+            print(f"{p['done']}/{p['total']}: {p['migrated']} moved, {p['refused']} refused, {p['failed']} failed",
+                  flush=True)
+    result = migrate_cases(desk, args.key, args.source, to_version, actor, progress=progress)
+    for r in result["refused"]:
+        print(f"refused {r['businessKey']} (case {r['id']}): {r['reason']}")
+    for r in result["failed"]:
+        print(f"failed case {r['id']}: {r['reason']} (run again to retry)", file=sys.stderr)
+    print(f"{len(result['migrated'])} case(s) moved from version {args.source} to {to_version}; "
+          f"{len(result['refused'])} refused; {len(result['failed'])} failed")
+    return 1 if result["failed"] else 0
+
+
 def cmd_demo(args) -> int:
     from web.demo import seed
 
@@ -223,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="the timer worker alone")
     p.add_argument("--interval", type=float, default=30.0)
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="move running cases of a pathway to a newer version, case by case")
+    p.add_argument("key")
+    p.add_argument("--from", dest="source", type=int, required=True, help="the version the cases are on")
+    p.add_argument("--to", type=int, help="the version to move to (default: the next one)")
+    p.add_argument("--every", type=int, default=50, help="print progress every N cases")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN files")
     p.add_argument("files", nargs="+")
