@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from .config import Settings, load_settings
 from .db import make_engine, make_sessionmaker, read_only
 from .errors import (
+    CommandLimitExceeded,
     ConcurrentChange,
     Conflict,
     DeploymentRejected,
@@ -37,7 +38,7 @@ from .runtime import Runtime, utcnow
 from .users import SYSTEM, Actor
 
 __all__ = [
-    "Actor", "ConcurrentChange", "Conflict", "DeploymentRejected", "EngineError", "InvalidForm",
+    "Actor", "CommandLimitExceeded", "ConcurrentChange", "Conflict", "DeploymentRejected", "EngineError", "InvalidForm",
     "NoInstanceWaits", "NotAllowed", "NotFound", "ReleaseDesk", "SYSTEM", "Settings", "TaskAlreadyCompleted",
     "TaskClaimed", "WorkflowFailure", "load_settings",
 ]

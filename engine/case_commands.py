@@ -69,7 +69,7 @@ class CaseCommands(Steps):
                                               {"payload": clean, "result_var": start["message"]}))
             else:
                 workflow.get_tasks(state=TaskState.READY)[0].set_data(**clean)
-        automatic = self._run(workflow, begin)
+        automatic = self._run(workflow, begin, new=True)
         instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
                                    business_key=business_key, state="active", started_at=now,
                                    started_by=actor.username, workflow_json="{}")

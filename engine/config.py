@@ -28,6 +28,10 @@ class Settings:
     transmission_methods: tuple[str, ...] = ("secure_portal", "encrypted_email")
     custody_local_approval: bool = True
     secure_cookies: bool = True  # session cookie only over HTTPS; off for plain-HTTP intranet trials
+    # Bounds on one command (start, complete, message, timer): past any of them it is rolled back.
+    command_max_steps: int = 500
+    command_max_tasks: int = 5000
+    command_max_seconds: int = 5
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

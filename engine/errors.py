@@ -72,3 +72,8 @@ class WorkflowFailure(EngineError):
     """The diagram itself failed at run time (a bad expression); `details` names task and line."""
 
     status = 422
+
+
+class CommandLimitExceeded(WorkflowFailure):
+    """One command ran past a bound (engine steps, tasks created, seconds); everything it did was
+    rolled back. `details["limit"]` names the bound and `details["max"]` its value."""

@@ -3,12 +3,14 @@ run SpiffWorkflow, then save state, projections and audit records in the caller'
 Any error raises before commit, so nothing is half-written."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -16,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from . import audit
 from .config import Settings
 from .errors import (
+    CommandLimitExceeded,
     ConcurrentChange,
     Conflict,
     NotFound,
@@ -68,17 +71,27 @@ class Steps:
             raise Conflict(f"task {task_id} is no longer active ({row.state})")
         return row, instance
 
-    def _run(self, workflow, action: Callable[[], None]) -> list:
-        """Run `action` then the engine steps; collect automatic steps worth auditing."""
+    def _run(self, workflow, action: Callable[[], None], *, new: bool = False) -> list:
+        """Run `action` then the engine steps; collect automatic steps worth auditing.
+
+        The run is bounded (settings `command_max_steps`, `command_max_tasks`, `command_max_seconds`):
+        a diagram that loops, doubles itself or fans out into thousands of branches stops with
+        CommandLimitExceeded, and the caller's transaction rolls everything back, so the write lock
+        is held for a bounded time. `new` counts every task of a fresh workflow as created here."""
         automatic: list = []
+        bounds = _Bounds(self.settings, 0 if new else _task_count(workflow))
 
         def did_complete(task):
+            bounds.step(workflow)
             if task.task_spec.bpmn_id and (type(task.task_spec).__name__ in ("BusinessRuleTask", "EndEvent")
                                            or _is_timer(task)):
                 automatic.append(task)
         try:
             action()
-            workflow.do_engine_steps(did_complete_task=did_complete)
+            bounds.check(workflow)
+            workflow.do_engine_steps(will_complete_task=lambda _task: bounds.check(workflow),
+                                     did_complete_task=did_complete)
+            _refuse_truncated(workflow)
         except (SpiffWorkflowException, UnsafeExpression) as exc:
             task = getattr(exc, "task", None)
             details = {"task": getattr(getattr(task, "task_spec", None), "bpmn_id", None),
@@ -115,6 +128,47 @@ class Steps:
             raise ConcurrentChange("the case was changed by someone else; reload and try again") from exc
         return instance_view(session, instance, workflow)
 
+
+
+class _Bounds:
+    """Counts one command's engine steps, tasks created and time; raises when one runs out."""
+
+    def __init__(self, settings: Settings, tasks_before: int) -> None:
+        self.settings = settings
+        self.tasks_before = tasks_before
+        self.steps = 0
+        self.deadline = time.monotonic() + settings.command_max_seconds
+
+    def step(self, workflow) -> None:
+        self.steps += 1
+        self.check(workflow)
+
+    def check(self, workflow) -> None:
+        s = self.settings
+        if self.steps > s.command_max_steps:
+            self._exceeded("engine_steps", s.command_max_steps, "engine steps")
+        if _task_count(workflow) - self.tasks_before > s.command_max_tasks:
+            self._exceeded("tasks_created", s.command_max_tasks, "tasks created")
+        if time.monotonic() > self.deadline:
+            self._exceeded("seconds", s.command_max_seconds, "seconds")
+
+    @staticmethod
+    def _exceeded(limit: str, maximum: int, what: str):
+        raise CommandLimitExceeded(
+            f"the diagram ran past the limit of {maximum} {what} for one action; nothing was saved",
+            {"limit": limit, "max": maximum})
+
+
+def _task_count(workflow) -> int:
+    return len(workflow.tasks) + sum(len(sp.tasks) for sp in workflow.subprocesses.values())
+
+
+def _refuse_truncated(workflow) -> None:
+    """SpiffWorkflow stops looking 1000 tasks deep: a long loop then looks finished although its
+    tasks are not. Such a case must fail loudly, never be marked completed."""
+    if workflow.is_completed() and any(not t.has_state(TaskState.FINISHED_MASK) for t in workflow.tasks.values()):
+        raise CommandLimitExceeded("the case ran deeper than the engine can follow; nothing was saved",
+                                   {"limit": "depth", "max": 1000})
 
 
 def _is_timer(task) -> bool:

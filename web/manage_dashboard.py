@@ -22,7 +22,7 @@ def _outcome_label(row: dict) -> str:
 def dashboard():
     require_manager()
     at = now()
-    with desk().transaction() as s:
+    with desk().read() as s:
         data = reports.dashboard(s, at)
         names = pathway_names(s)
     outcomes: dict[str, list[tuple[str, int]]] = {}
