@@ -45,7 +45,8 @@ class CaseCommands(Steps):
             values["case_reference"] = business_key
         try:  # report every problem at once: the business key's and the form's
             clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
-                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html,
+                                  limits=self.form_limits)
         except InvalidForm as exc:
             errors = {**exc.details, **errors}
         if errors:

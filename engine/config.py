@@ -32,6 +32,10 @@ class Settings:
     command_max_steps: int = 500
     command_max_tasks: int = 5000
     command_max_seconds: int = 5
+    # Bounds on submitted values: text without its own maxlength, durations (review_interval, removal_sla).
+    max_text_length: int = 20_000
+    duration_min_seconds: int = 60
+    duration_max_days: int = 3660
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

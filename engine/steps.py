@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -26,6 +26,7 @@ from .errors import (
     WorkflowFailure,
 )
 from .expressions import UnsafeExpression
+from .forms import FormLimits
 from .media import MediaStore
 from .models import HumanTask, ProcessInstance
 from .projections import parse_due, save
@@ -47,6 +48,12 @@ class Steps:
         self.media = MediaStore(settings.media_dir, settings.max_upload_bytes)
 
     # -- helpers ---------------------------------------------------------------------------
+    @property
+    def form_limits(self) -> FormLimits:
+        s = self.settings
+        return FormLimits(max_text=s.max_text_length, min_duration=timedelta(seconds=s.duration_min_seconds),
+                          max_duration=timedelta(days=s.duration_max_days))
+
     @property
     def settings_options(self) -> dict[str, Any]:
         return {"transmission_methods": self.settings.transmission_methods}
