@@ -11,11 +11,13 @@ this package the same way:
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .config import Settings, load_settings
@@ -36,6 +38,8 @@ from .errors import (
 )
 from .runtime import Runtime, utcnow
 from .users import SYSTEM, Actor
+
+log = logging.getLogger("releasedesk.engine")
 
 __all__ = [
     "Actor", "CommandLimitExceeded", "ConcurrentChange", "Conflict", "DeploymentRejected", "EngineError", "InvalidForm",
@@ -93,11 +97,26 @@ class ReleaseDesk:
             due = self.runtime.due_timer_instances(s, now)
         fired = []
         for instance_id in due:
-            with self.transaction() as s:
-                activities = self.runtime.fire_timers(s, instance_id, now)
+            activities = self.fire_instance_timers(instance_id, now)
             if activities:
                 fired.append((instance_id, activities))
         return fired
+
+    def fire_instance_timers(self, instance_id: int, now: datetime) -> list[str]:
+        """Fire one case's due timers in its own transaction. A failure rolls back that case only and
+        becomes an incident on it (retried with back-off); it never stops the other cases."""
+        from .incidents import record_failure
+        try:
+            with self.transaction() as s:
+                return self.runtime.fire_timers(s, instance_id, now)
+        except (ConcurrentChange, OperationalError) as exc:  # someone else moved the case, or a busy database
+            log.warning("timers of case %s not fired this round: %s", instance_id, exc)
+            return []
+        except Exception as exc:
+            log.warning("timers of case %s failed: %s", instance_id, exc)
+            with self.transaction() as s:
+                record_failure(s, instance_id, exc, now, self.settings)
+            return []
 
     def dispose(self) -> None:
         self.db.dispose()

@@ -36,6 +36,9 @@ class Settings:
     max_text_length: int = 20_000
     duration_min_seconds: int = 60
     duration_max_days: int = 3660
+    # Incidents (a case's timer failing in the worker): first retry after this, doubling up to the cap.
+    incident_retry_seconds: int = 60
+    incident_retry_max_seconds: int = 3600
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

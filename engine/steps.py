@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import audit, incidents
 from .config import Settings
 from .errors import (
     CommandLimitExceeded,
@@ -129,6 +129,8 @@ class Steps:
 
     def _finish(self, session, instance, workflow, now) -> dict[str, Any]:
         save(session, instance, workflow, now)
+        if instance.state != "active":  # an ended case has no timer left to fail
+            incidents.resolve(session, instance.id, now)
         try:
             session.flush()
         except StaleDataError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import Actor, reports
+from engine import Actor, incidents, reports
 from engine import queries as q
 from engine.migration import MIGRATE_GROUPS, MigrationRefused, migrate_instance
 
@@ -69,7 +69,7 @@ def instances():
 @login_required
 def instance(instance_id: int):
     require_manager()
-    with desk().transaction() as s:
+    with desk().read() as s:
         row = q.get_instance(s, instance_id)
         view = q.instance_view(s, row)
         catalog = row.definition.catalog
@@ -79,10 +79,11 @@ def instance(instance_id: int):
         tasks = q.list_tasks(s, MANAGER, instance_id=instance_id)
         newer = [d.version for d in q.definition_versions(s, row.key) if d.version > row.version]
         pathway = row.definition.name
+        open_incidents = incidents.list_open(s, instance_id)
     taken = reports.taken_flows(catalog["flows"], view["completedActivities"], active)
     names = {a["id"]: a["name"] for a in catalog["activities"].values()}
     return render_template("manage/instance.html", view=view, active=active, taken=taken, trail=trail,
-                           tasks=tasks, newer=newer, pathway=pathway, names=names,
+                           tasks=tasks, newer=newer, pathway=pathway, names=names, incidents=open_incidents,
                            may_migrate=web_actor().in_any(MIGRATE_GROUPS))
 
 
