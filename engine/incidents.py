@@ -78,7 +78,7 @@ def request_retry(session: Session, incident_id: int, actor: Actor, now: datetim
     """A manager asks for a retry now (after a fix): due at once, and audited."""
     if "manager" not in actor.groups:
         raise NotAllowed("only managers may retry an incident")
-    incident = session.get(Incident, incident_id)
+    incident = session.get(Incident, incident_id) if 0 < incident_id < 2 ** 63 else None
     if incident is None or incident.resolved_at is not None:
         raise NotFound(f"no open incident {incident_id}")
     incident.next_retry_at = now

@@ -59,6 +59,8 @@ class Steps:
         return {"transmission_methods": self.settings.transmission_methods}
 
     def lock_instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        if not 0 < instance_id < 2 ** 63:
+            raise NotFound(f"no process instance {instance_id}")
         instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                                   .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
         if instance is None:

@@ -5,7 +5,7 @@ The list reads projection rows only (engine.reports); a case page deserializes t
 for its variables and activity history."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from engine import Actor, incidents, reports
@@ -13,6 +13,7 @@ from engine import queries as q
 from engine.migration import MIGRATE_GROUPS, MigrationRefused, migrate_instance
 
 from .auth import require_groups, web_actor
+from .errors import xml_download
 from .manage_common import (
     bp,
     date_arg,
@@ -136,6 +137,7 @@ def definition(key: str):
 def definition_xml(key: str):
     """The BPMN XML of one version, for bpmn-js (the REST API's copy needs HTTP Basic)."""
     require_design_reader()
-    with desk().transaction() as s:
-        content = q.get_definition(s, key, int_arg("version")).resource.content
-    return Response(content, mimetype="application/xml")
+    with desk().read() as s:
+        definition = q.get_definition(s, key, int_arg("version"))
+        content, version = definition.resource.content, definition.version
+    return xml_download(content, key, version)

@@ -55,3 +55,15 @@ def sign_in(base: str, username: str, password: str):
                           timeout=10, allow_redirects=False)
     assert answer.status_code == 302, answer.status_code
     return session
+
+
+@pytest.fixture
+def client(web_desk):
+    from web.app import create_app
+    return create_app(web_desk.settings, desk=web_desk).test_client()
+
+
+@pytest.fixture
+def api(client):
+    from tests.web.conftest import Api
+    return Api(client)
