@@ -91,8 +91,9 @@ def openapi_document() -> dict[str, Any]:
                 "responses": _responses("201", obj, 400, 403, 413)}},
             "/api/process-definitions/{key}/start": {"post": {
                 "summary": "Start a case", "parameters": [_param("key", "path")],
-                "requestBody": {"required": True, **_json({"type": "object", "required": ["businessKey"], "properties": {
-                    "businessKey": {"type": "string"}, "variables": obj}})},
+                "requestBody": {"required": True, **_json({
+                    "type": "object", "required": ["businessKey"],
+                    "properties": {"businessKey": {"type": "string"}, "variables": obj}})},
                 "responses": _responses("201", ref("Instance"), 400, 403, 404, 409, 415, 422)}},
             "/api/process-instances": {"get": {
                 "summary": "Search cases", "parameters": [_param(n) for n in ("key", "businessKey", "state",
