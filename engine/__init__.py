@@ -11,6 +11,7 @@ this package the same way:
 """
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -19,11 +20,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .config import Settings, load_settings
 from .db import is_transient, make_engine, make_sessionmaker, read_only
 from .errors import (
+    CommandLimitExceeded,
     ConcurrentChange,
     Conflict,
     DeploymentRejected,
@@ -45,8 +48,11 @@ if TYPE_CHECKING:
     from .audit_service import AuditService
     from .audit_verify import VerifyResult
 
+log = logging.getLogger("releasedesk.engine")
+
 __all__ = [
-    "Actor", "ConcurrentChange", "Conflict", "DeploymentRejected", "DuplicateCase", "EngineError", "InvalidForm",
+    "Actor", "CommandLimitExceeded", "ConcurrentChange", "Conflict", "DeploymentRejected", "DuplicateCase",
+    "EngineError", "InvalidForm",
     "NoInstanceWaits", "NotAllowed", "NotFound", "ReleaseDesk", "SYSTEM", "Settings", "TaskAlreadyCompleted",
     "TaskClaimed", "Unavailable", "WorkflowFailure", "load_settings",
 ]
@@ -131,8 +137,7 @@ class ReleaseDesk:
             pending = list(due)
             try:
                 for instance_id in due:
-                    with self.transaction() as s:
-                        activities = self.runtime.fire_timers(s, instance_id, now)
+                    activities = self.fire_instance_timers(instance_id, now)
                     pending.remove(instance_id)
                     if activities:
                         fired.append((instance_id, activities))
@@ -163,6 +168,22 @@ class ReleaseDesk:
                      exported_file: str | None = None) -> VerifyResult:
         """`releasedesk audit verify`: chains, signed checkpoints and their exported copy."""
         return self.audit.verify(instance_id, write=write_checkpoint, exported_file=exported_file)
+
+    def fire_instance_timers(self, instance_id: int, now: datetime) -> list[str]:
+        """Fire one case's due timers in its own transaction. A failure rolls back that case only and
+        becomes an incident on it (retried with back-off); it never stops the other cases."""
+        from .incidents import record_failure
+        try:
+            with self.transaction() as s:
+                return self.runtime.fire_timers(s, instance_id, now)
+        except (ConcurrentChange, Unavailable, OperationalError) as exc:  # moved by someone else; busy database
+            log.warning("timers of case %s not fired this round: %s", instance_id, exc)
+            return []
+        except Exception as exc:
+            log.warning("timers of case %s failed: %s", instance_id, exc)
+            with self.transaction() as s:
+                record_failure(s, instance_id, exc, now, self.settings)
+            return []
 
     def dispose(self) -> None:
         self.db.dispose()

@@ -49,7 +49,8 @@ class CaseCommands(Steps):
             values["case_reference"] = business_key
         try:  # report every problem at once: the business key's and the form's
             clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
-                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html,
+                                  limits=self.form_limits)
         except InvalidForm as exc:
             errors = {**exc.details, **errors}
         if errors:
@@ -73,7 +74,7 @@ class CaseCommands(Steps):
                                               {"payload": clean, "result_var": start["message"]}))
             else:
                 workflow.get_tasks(state=TaskState.READY)[0].set_data(**clean)
-        automatic = self._run(workflow, begin)
+        automatic = self._run(workflow, begin, new=True)
         instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
                                    business_key=business_key, state="active", started_at=now,
                                    started_by=actor.username)

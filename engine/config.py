@@ -44,6 +44,17 @@ class Settings:
     db_pool_size: int = 10  # connections each process keeps open (PostgreSQL)
     db_max_overflow: int = 10  # extra connections under bursts (PostgreSQL)
     db_pool_timeout: int = 10  # seconds to wait for a free connection before answering 503
+    # Bounds on one command (start, complete, message, timer): past any of them it is rolled back.
+    command_max_steps: int = 500
+    command_max_tasks: int = 5000
+    command_max_seconds: int = 5
+    # Bounds on submitted values: text without its own maxlength, durations (review_interval, removal_sla).
+    max_text_length: int = 20_000
+    duration_min_seconds: int = 60
+    duration_max_days: int = 3660
+    # Incidents (a case's timer failing in the worker): first retry after this, doubling up to the cap.
+    incident_retry_seconds: int = 60
+    incident_retry_max_seconds: int = 3600
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

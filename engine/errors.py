@@ -90,3 +90,8 @@ class Unavailable(EngineError):
 class DuplicateCase(Conflict):
     """An active case of the pathway already has this case reference (compared case-insensitively).
     `details["existingInstanceId"]` names it when the caller may read it."""
+
+
+class CommandLimitExceeded(WorkflowFailure):
+    """One command ran past a bound (engine steps, tasks created, seconds); everything it did was
+    rolled back. `details["limit"]` names the bound and `details["max"]` its value."""

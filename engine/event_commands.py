@@ -9,7 +9,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, incidents
 from .case_commands import ENGINE_VARIABLES
 from .errors import (
     InvalidForm,
@@ -140,7 +140,7 @@ class EventCommands(Steps):
     def fire_timers(self, session: Session, instance_id: int, now: datetime) -> list[str]:
         """Fire the instance's timers due at `now`; return the activity ids that fired."""
         instance = self.lock_instance(session, instance_id)
-        if instance.state != "active":
+        if instance.state != "active" or incidents.waiting_for_retry(session, instance_id, now):
             return []
         definition = self.definition_of(session, instance)
         workflow = load_state(instance.workflow_json, definition)
@@ -163,6 +163,7 @@ class EventCommands(Steps):
                          data={"due": due_at.isoformat()})
         self._audit_automatic(session, instance, automatic, now)
         self._finish(session, instance, workflow, now, before, state_applied=True)
+        incidents.resolve(session, instance.id, now)
         return [w[3] for w in due]
 
 

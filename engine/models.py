@@ -307,3 +307,36 @@ class IdempotencyRecord(Base):
     status: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- incidents and attachment ownership ---
+class Incident(Base):
+    """A timer or step of one case that failed in the background worker: shown to managers, retried
+    with back-off, retried by hand after a fix; it never holds up other cases."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "resolved_at", "next_retry_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # timer | step
+    activity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class MediaCitation(Base):
+    """A case that cites an upload. An upload nobody cites is in quarantine until purged."""
+
+    __tablename__ = "media_citations"
+    digest: Mapped[str] = mapped_column(ForeignKey("media_items.digest", ondelete="CASCADE"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)
+    cited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_media_uploader", MediaItem.uploaded_by, MediaItem.uploaded_at)

@@ -71,6 +71,8 @@ def definition_versions(session: Session, key: str) -> list[ProcessDefinition]:
 
 
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+    if not 0 < instance_id < 2 ** 63:  # never reaches the database as an out-of-range integer
+        raise NotFound(f"no process instance {instance_id}")
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         raise NotFound(f"no process instance {instance_id}")
@@ -117,9 +119,11 @@ def visible_to(actor: Actor):
 
 
 def readable_instance(session: Session, instance_id: int, actor: Actor) -> ProcessInstance:
+    """The instance if `actor` may read it. A case they may not see answers exactly as an unknown
+    id does (NotFound, no reference), so walking ids reveals nothing."""
     instance = get_instance(session, instance_id)
     if session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id, visible_to(actor))) is None:
-        raise NotAllowed(f"you have no task on case {instance.business_key}")
+        raise NotFound(f"no process instance {instance_id}")
     return instance
 
 

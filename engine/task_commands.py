@@ -68,7 +68,8 @@ class TaskCommands(Steps):
         before = projection(workflow)
         activity = definition.activities[row.activity_id]
         clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
-                              settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+                              settings_options=self.settings_options, media_exists=self.media.exists, html=html,
+                              limits=self.form_limits)
         now = self.clock()
 
         def run():

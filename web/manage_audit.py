@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 from flask import Response, render_template, request
@@ -80,12 +81,18 @@ def audit_verify():
                           "badSeq": result.bad_seq, "badCheckpoint": result.bad_checkpoint})
 
 
+# A formula character (ASCII or full-width) at the start of a cell, or of any part of it that a
+# spreadsheet opened with ";" as the separator would read as a cell of its own.
+_FORMULA = re.compile(r"(^|;)(\s*)(?=[=+\-@\t\r\uff1d\uff0b\uff0d\uff20])")
+
+
 def _csv_cell(value) -> str:
-    """Text as written, except a leading formula character, which a spreadsheet would execute."""
+    """Text as written, except that a spreadsheet must never execute it: each formula character at
+    the start of the cell or of a ";"-separated part gets a leading apostrophe."""
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return _FORMULA.sub(lambda m: f"{m.group(1)}{m.group(2)}'", text)
 
 
 @bp.get("/audit/export")

@@ -77,10 +77,11 @@ class Case:
             return queries.audit_trail(s, self.id)
 
 
-def media(desk: ReleaseDesk, rgb: tuple[int, int, int] = (31, 58, 104), name: str = "image.png") -> str:
-    """Store a small real PNG as an attachment; return its digest."""
+def media(desk: ReleaseDesk, rgb: tuple[int, int, int] = (31, 58, 104), name: str = "image.png",
+          uploader: str = "rita") -> str:
+    """Store a small real PNG as an attachment uploaded by `uploader`; return its digest."""
     with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(rgb), name, "rita", desk.clock()).digest
+        return desk.runtime.media.store(s, sample_png(rgb), name, uploader, desk.clock()).digest
 
 
 def disclosures(desk: ReleaseDesk, case: Case) -> list[DisclosureEntry]:
