@@ -177,7 +177,9 @@ def list_instances(session: Session, *, page: int = 1, page_size: int = 50, **fi
     query = instance_list_query(**filters)
     page, page_size = max(1, page), min(max(1, page_size), 500)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(query.offset((page - 1) * page_size).limit(page_size))
+    offset = (page - 1) * page_size
+    # A page past the end is empty; one past 64 bits could not even be asked of the database.
+    rows = session.scalars(query.offset(offset).limit(page_size)) if offset < total else []
     return {"items": [instance_summary(i) for i in rows], "total": total, "page": page, "pageSize": page_size}
 
 
