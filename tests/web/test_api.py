@@ -146,7 +146,8 @@ def test_cancel(api, desk):
 
 def test_messages(api, desk):
     start_wanted(api, desk)
-    r = api.post("/api/messages", "olly", json={"messageName": "person_apprehended", "businessKey": "WP-1"})
+    r = api.post("/api/messages", "olly", json={"messageName": "person_apprehended", "businessKey": "WP-1",
+                                                "variables": {"note": "Arrested at 10:00"}})
     assert r.status_code == 404 and "no instance waits" in r.get_json()["error"]
     assert api.post("/api/messages", "olly", json={"businessKey": "WP-1"}).status_code == 400
     assert api.post("/api/messages", "olly", json={"messageName": "person_apprehended",
