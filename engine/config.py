@@ -28,6 +28,16 @@ class Settings:
     transmission_methods: tuple[str, ...] = ("secure_portal", "encrypted_email")
     custody_local_approval: bool = True
     secure_cookies: bool = True  # session cookie only over HTTPS; off for plain-HTTP intranet trials
+    # Notifications by email (off unless smtp_host is set); links in emails start with public_url.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "release-desk@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout: int = 10
+    public_url: str = "http://127.0.0.1:5000"
+    digest_minutes: int = 60
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("RELEASEDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RUNTIME_TABLES = (
     "human_task_groups", "human_tasks", "activity_positions", "subscriptions", "disclosure_log",
+    "notifications", "notification_preferences", "saved_filters",
     "process_instances", "audit_records", "audit_head", "user_groups", "users", "media_items",
     "process_definitions", "resources", "deployments",
 )
