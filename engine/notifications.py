@@ -75,11 +75,10 @@ def _task_words(row: HumanTask) -> str:
 
 def after_step(session: Session, settings: Settings, instance: ProcessInstance, now: datetime,
                exclude: str | None = None) -> None:
-    """Tell each group member about the tasks this step opened. New task rows are found in the
-    session (created at `now` for this instance), so the step pays no extra query for them."""
-    fresh = [o for o in list(session.identity_map.values())
-             if isinstance(o, HumanTask) and o.instance_id == instance.id and o.state == "open"
-             and o.created_at == now]
+    """Tell each group member about the tasks this step opened: the instance's open task rows
+    created at `now` (one indexed query on instance and state)."""
+    fresh = session.scalars(select(HumanTask).where(
+        HumanTask.instance_id == instance.id, HumanTask.state == "open", HumanTask.created_at == now)).all()
     for row in fresh:
         people = [u for u in group_members(session, row.candidate_group_list) if u != exclude]
         notify(session, settings, people, kind="new_task", subject=f"New task: {_task_words(row)}",
