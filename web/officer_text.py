@@ -128,3 +128,18 @@ def humanise(identifier: str) -> str:
     """A variable or option id as words: `use_custody_image` → "Use custody image"."""
     words = str(identifier).replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def error_text(field: dict, message: str) -> str:
+    """GOV.UK error wording for a missing answer ("Enter the offence"), else the engine's message."""
+    if message != "This field is required.":
+        return message
+    label = split_label(field.get("label") or field.get("id", ""))[0]
+    what = label[:1].lower() + label[1:] if label[1:2].islower() or len(label) < 2 else label
+    if field.get("media"):
+        return f"Upload {what}"
+    if field.get("type") == "enum":
+        return f"Select {what}"
+    if field.get("type") == "boolean":
+        return f"Tick “{label}” to continue"
+    return f"Enter {what}"

@@ -30,6 +30,7 @@ bp.add_app_template_filter(text.duration_words, "duration_words")
 bp.add_app_template_filter(text.when_words, "when_words")
 bp.add_app_template_filter(text.display_value, "display_value")
 bp.add_app_template_filter(text.humanise, "humanise")
+bp.add_app_template_global(text.error_text, "error_text")
 
 
 @bp.app_context_processor

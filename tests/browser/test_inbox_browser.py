@@ -33,7 +33,7 @@ def test_oic_approves_and_ccd_sees_publish(page, live_desk):
     page.check("input[name=lawful_necessary_proportionate]")
     page.fill("textarea[name=risk_assessment]", "Low risk to third parties")
     page.click("#complete")
-    assert "required" in page.locator("[data-field=rationale] .error").inner_text()
+    assert "Enter reasons for the decision" in page.locator("[data-field=rationale] .error").inner_text()
     screenshot(page, "02-oic-validation")
     page.fill("textarea[name=rationale]", "Necessary and proportionate: the suspect has evaded arrest.")
     page.check("input[name=decision][value=approve]")
