@@ -193,3 +193,21 @@ def test_notifications_list_unread_count_and_settings(client, api, desk):
 def test_accessibility_statement_is_public(client):
     r = client.get("/accessibility")
     assert r.status_code == 200 and "Accessibility statement for Release Desk" in r.get_data(as_text=True)
+
+
+def test_api_take_over_and_assign(api, desk):
+    start_wanted(api, desk, "WP-1")
+    task = api.get("/api/tasks", "sam").get_json()[0]["id"]
+    api.post(f"/api/tasks/{task}/claim", "sam")
+    assert api.post(f"/api/tasks/{task}/take-over", "cat", json={}).status_code == 403
+    r = api.post(f"/api/tasks/{task}/take-over", "olly", json={"holder": "sam"})
+    assert r.status_code == 200 and r.get_json() == {"id": task, "assignee": "olly", "previous": "sam"}
+    assert api.post(f"/api/tasks/{task}/take-over", "sam", json={"holder": "sam"}).status_code == 409
+    assert api.post(f"/api/tasks/{task}/assign", "olly", json={"assignee": "sam"}).status_code == 403
+    r = api.post(f"/api/tasks/{task}/assign", "max", json={"assignee": "nobody"})
+    assert r.status_code == 400 and "assignee" in r.get_json()["details"]
+    assert api.post(f"/api/tasks/{task}/assign", "max", json={"assignee": "sam"}).get_json()["assignee"] == "sam"
+    trail = api.get(f"/api/process-instances/{api.get(f'/api/tasks/{task}', 'sam').get_json()['processInstanceId']}/audit",
+                    "max").get_json()
+    assert [r["action"] for r in trail if r["action"] in ("claim", "take_over", "assign")] == \
+        ["claim", "take_over", "assign"]
