@@ -143,3 +143,18 @@ def error_text(field: dict, message: str) -> str:
     if field.get("type") == "boolean":
         return f"Tick “{label}” to continue"
     return f"Enter {what}"
+
+
+_IDS = {"removal_sla": "the removal deadline", "review_interval": "the review interval"}
+_IDENTIFIER = re.compile(r"\b(?:[a-z]+_[a-z0-9_]+|[a-z]+[A-Z][A-Za-z]*)\b")
+
+
+def officer_note(text: str | None) -> str:
+    """A diagram's documentation as officers should read it: known setting names in words, and any
+    sentence still naming engine ids or properties left out (those are notes for designers)."""
+    if not text:
+        return ""
+    for name, words in _IDS.items():
+        text = text.replace(name, words)
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return " ".join(s for s in sentences if not _IDENTIFIER.search(s.replace("APP", "")))

@@ -31,6 +31,7 @@ bp.add_app_template_filter(text.when_words, "when_words")
 bp.add_app_template_filter(text.display_value, "display_value")
 bp.add_app_template_filter(text.humanise, "humanise")
 bp.add_app_template_global(text.error_text, "error_text")
+bp.add_app_template_filter(text.officer_note, "officer_note")
 
 
 @bp.app_context_processor
