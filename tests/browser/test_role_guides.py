@@ -12,6 +12,7 @@ from engine import Actor
 from engine.models import HumanTask
 from tests.engine.driver import Case, media
 from tests.engine.test_pathway_tribute_image import START as TRIBUTE
+from tests.engine.test_pathway_wanted_person import START as WANTED
 from tests.engine.test_pathway_wanted_person import live_appeal
 
 from .conftest import login, logout, screenshot
@@ -35,11 +36,21 @@ def test_role_guides(page, live_desk):
                   .values(due_at=live_desk.clock() - timedelta(minutes=35)))
     Case(live_desk, "tribute_image", "TR-2026-0031", {**TRIBUTE, "media_items": [media(live_desk)]},
          ACTORS["requester"])
+    waiting = Case(live_desk, "wanted_person", "WP-2026-0150", {**WANTED, "media_items": [media(live_desk)]},
+                   ACTORS["requester"])
+    with live_desk.transaction() as s:
+        live_desk.runtime.claim(s, waiting.task("approve_release")["id"], Actor("sam", frozenset({"sio"})))
 
     login(page, "rita")  # requester: start a case
     page.goto("/start/wanted_person")
     expect(page.locator("h1")).to_have_text("Wanted person")
     shot(page, "requester-start")
+    logout(page)
+
+    login(page, "olly")  # SIO/OIC: a colleague holds the approval; the page says so before any form
+    page.click("#tasks a:has-text('Approve and verify release')")
+    expect(page.locator("#held-by-other")).to_contain_text("sam is working on this task")
+    shot(page, "oic-held-by-colleague")
     logout(page)
 
     login(page, "cat")  # press office: the overdue removal comes first
