@@ -21,6 +21,7 @@ _UNITS = {"minute": ("M", True), "hour": ("H", True), "day": ("D", False), "week
           "month": ("M", False), "year": ("Y", False)}
 _WORDS = re.compile(r"^\s*(\d{1,4})\s*(minute|min|hour|hr|day|week|month|year)s?\s*$", re.IGNORECASE)
 _ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 DURATION_CHOICES = ("1 hour", "4 hours", "24 hours", "7 days", "14 days", "30 days", "90 days")
 
 
@@ -121,6 +122,8 @@ def display_value(value: Any, field: dict | None = None) -> str:
         return options[text]
     if (field or {}).get("format") == "duration" or _ISO.match(text) and len(text) > 2:
         return duration_words(text)
+    if _SNAKE.match(text):  # an option or outcome id with no name to hand: at least words
+        return humanise(text)
     return text
 
 

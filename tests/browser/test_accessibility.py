@@ -57,6 +57,7 @@ def pages_for(seeded) -> list[tuple[str | None, str, str, str | None]]:
         ("olly", "inbox", "/inbox", "#tasks"),
         ("olly", "task", f"/tasks/{task}", "#complete"),
         ("olly", "notifications", "/notifications", None),
+        ("olly", "take-over", f"/tasks/{task}/take-over", "#confirm-take-over"),
         ("olly", "not-found", "/tasks/no-such-task", None),
         ("rita", "start", "/start/wanted_person", "#start"),
         ("max", "dashboard", "/dashboard", None),

@@ -196,3 +196,22 @@ def test_email_is_off_by_default(desk):
         rows = s.scalars(select(Notification)).all()
         assert [(r.recipient, r.email_state) for r in rows] == [("sam", "none")]  # listed in the app only
     assert notes.deliver(desk) == {"written": 0, "sent": 0, "failed": 0}
+
+
+def test_the_worker_loop_sends_the_outbox(mailing, smtp):
+    """`releasedesk worker` (and `serve`) run this loop: timers, then notifications."""
+    import threading
+    import time
+
+    from web.cli import run_worker
+
+    start(mailing)
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(mailing, 0.05, stop), daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while len(smtp.messages) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    worker.join(5)
+    assert sorted(m["X-Envelope-To"] for m in smtp.messages) == ["olly@force.example", "sam@force.example"]
