@@ -161,3 +161,25 @@ def officer_note(text: str | None) -> str:
         text = text.replace(name, words)
     sentences = re.split(r"(?<=[.!?])\s+", text.strip())
     return " ".join(s for s in sentences if not _IDENTIFIER.search(s.replace("APP", "")))
+
+
+def group_fields(fields: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Runs of three or more optional yes/no questions become one "tick all that apply" group (a
+    fieldset with a legend, as GOV.UK checkboxes are); every other field stands alone."""
+    groups: list[tuple[str, list[dict]]] = []
+    run: list[dict] = []
+
+    def flush() -> None:
+        if len(run) >= 3:
+            groups.append(("checks", list(run)))
+        else:
+            groups.extend(("single", [f]) for f in run)
+        run.clear()
+    for field in fields:
+        if field.get("type") == "boolean" and not field.get("required") and not field.get("readonly"):
+            run.append(field)
+            continue
+        flush()
+        groups.append(("single", [field]))
+    flush()
+    return groups

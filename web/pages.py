@@ -32,6 +32,7 @@ bp.add_app_template_filter(text.display_value, "display_value")
 bp.add_app_template_filter(text.humanise, "humanise")
 bp.add_app_template_global(text.error_text, "error_text")
 bp.add_app_template_filter(text.officer_note, "officer_note")
+bp.add_app_template_filter(text.group_fields, "group_fields")
 
 
 @bp.app_context_processor

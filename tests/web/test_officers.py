@@ -28,6 +28,8 @@ def test_start_form_speaks_plain_english(client):
     bwv = client.get("/start/bwv_release").get_data(as_text=True)
     assert re.search(r'<fieldset class="govuk-fieldset"[^>]*>\s*<legend[^>]*>Purpose of release', bwv)
     assert 'type="radio" value="open_justice"' in bwv and ">Open justice</label>" in bwv
+    legal = bwv[bwv.index("Which of these apply?"):]
+    assert legal.index('id="f-court_order_prevents_release"') < legal.index("</fieldset>")  # one group
 
 
 def test_refused_start_lists_every_problem_and_keeps_the_upload(client, desk):
