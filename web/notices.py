@@ -36,6 +36,21 @@ def notifications():
     return _page(web_actor().username)
 
 
+@bp.post("/notifications/<int:notice_id>/open")
+@login_required
+def open_notice(notice_id: int):
+    """Follow a notice's link, marking it read on the way (only the person's own notices, only
+    links inside the service)."""
+    me = web_actor().username
+    with desk().transaction() as s:
+        notes.mark_read(s, me, desk().clock(), [notice_id])
+        notice = s.get(notes.Notification, notice_id)
+        link = notice.link if notice is not None and notice.recipient == me else None
+    if not link or not link.startswith("/") or link.startswith("//"):
+        return redirect(url_for("notices.notifications"))
+    return redirect(link)
+
+
 @bp.post("/notifications/read")
 @login_required
 def mark_read():

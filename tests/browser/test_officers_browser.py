@@ -44,6 +44,9 @@ def test_take_over_a_colleagues_task(page, live_desk):
     page.click("#nav-notifications")
     expect(page.locator("#notifications")).to_contain_text("No longer yours: “Approve and verify release”")
     screenshot(page, "22-sio-notified-of-take-over")
+    page.click("#notifications button:has-text('No longer yours')")  # opens the task, marks it read
+    page.wait_for_url(f"**/tasks/{task}")
+    expect(page.locator("#held-by-other")).to_contain_text("olly is working on this task")
     assert page.js_errors == []
 
 

@@ -180,6 +180,11 @@ def test_notifications_list_unread_count_and_settings(client, api, desk):
     assert re.search(r'id="unread-count">1<', inbox)
     page = client.get("/notifications").get_data(as_text=True)
     assert "New task: “Approve and verify release” for case WP-1" in page
+    notice = re.search(r'action="/notifications/(\d+)/open"', page).group(1)
+    r = client.post(f"/notifications/{notice}/open", data={"csrf_token": token(client, "/notifications")})
+    assert r.status_code == 302 and r.headers["Location"].startswith("/tasks/")  # to the task, now read
+    assert 'id="unread-count"' not in client.get("/inbox").get_data(as_text=True)
+    start_wanted(api, desk, "WP-2")
     client.post("/notifications/read", data={"csrf_token": token(client, "/notifications")})
     assert 'id="unread-count"' not in client.get("/inbox").get_data(as_text=True)
     r = client.post("/notifications/settings", data={"csrf_token": token(client, "/notifications"),
