@@ -215,8 +215,15 @@ def task_query(actor: Actor, *, candidate_group: str | None = None, assignee: st
     return q
 
 
-def list_tasks(session: Session, actor: Actor, limit: int = 500, **filters) -> list[dict[str, Any]]:
-    q = task_query(actor, **filters).order_by(HumanTask.created_at, HumanTask.id).limit(limit)
+def list_tasks(session: Session, actor: Actor, limit: int = 500, order: str = "created",
+               **filters) -> list[dict[str, Any]]:
+    """Open tasks, oldest first; `order="urgency"` puts overdue first, then due soonest, then oldest."""
+    q = task_query(actor, **filters)
+    if order == "urgency":
+        q = q.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+    else:
+        q = q.order_by(HumanTask.created_at, HumanTask.id)
+    q = q.limit(limit)
     return [task_summary(t) for t in session.scalars(q)]
 
 
