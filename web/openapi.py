@@ -13,8 +13,9 @@ def _json(schema: dict) -> dict:
 def _responses(ok_status: str, ok_schema: dict, *errors: int) -> dict:
     out: dict[str, Any] = {ok_status: {"description": "OK", **_json(ok_schema)}}
     texts = {400: "Invalid input (details per field)", 401: "Not authenticated", 403: "Not allowed",
-             404: "Unknown id, key or business key", 409: "Conflict", 413: "Too large", 415: "Wrong media type"}
-    for code in (401, *errors):
+             404: "Unknown id, key or business key", 409: "Conflict", 413: "Too large", 415: "Wrong media type",
+             503: "Database busy or unreachable; nothing was saved: send again after Retry-After seconds"}
+    for code in (401, *errors, 503):
         out[str(code)] = {"description": texts[code], **_json(_ERROR)}
     return out
 
