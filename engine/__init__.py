@@ -22,7 +22,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session
 
 from .config import Settings, load_settings
-from .db import is_transient, make_engine, make_sessionmaker, read_only
+from .db import is_transient, make_engine, make_sessionmaker, read_only, worth_retrying
 from .errors import (
     ConcurrentChange,
     Conflict,
@@ -81,7 +81,7 @@ class ReleaseDesk:
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                if attempt == attempts:
+                if attempt == attempts or not worth_retrying(exc):
                     raise Unavailable() from exc
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
         raise AssertionError("unreachable")

@@ -45,6 +45,22 @@ def is_transient(exc: BaseException) -> bool:
         "server closed the connection", "connection refused", "terminating connection", "could not connect"))
 
 
+def worth_retrying(exc: BaseException) -> bool:
+    """Transient and quick to try again: a deadlock or serialization failure (the database already
+    rolled back one side) or a connection lost mid-way. Not a wait that already timed out (SQLite's
+    busy lock, a full pool): trying again would only make the caller wait as long again."""
+    if not is_transient(exc) or isinstance(exc, sa_exc.TimeoutError):
+        return False
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in ("40001", "40P01"):
+        return True
+    text = str(orig).lower()
+    if "readonly" in text:  # the file is still read-only for now: no use asking again at once
+        return False
+    lost = ("server closed the connection", "terminating connection", "connection refused")
+    return bool(getattr(exc, "connection_invalidated", False)) or any(t in text for t in lost)
+
+
 def make_engine(url: str, echo: bool = False, *, pool_size: int = 10, max_overflow: int = 10,
                 pool_timeout: float = 10) -> Engine:
     parsed = make_url(url)
