@@ -20,9 +20,7 @@ def wants_json() -> bool:
 def error_response(status: int, message: str, details: dict | None = None):
     if wants_json():
         response = jsonify({"error": message, "details": details or {}})
-        response.status_code = status
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Basic realm="Release Desk"'
+        response.status_code = status  # no WWW-Authenticate: a browser must never cache API credentials
         return response
     return render_template("error.html", status=status, message=message, details=details or {}), status
 

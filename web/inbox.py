@@ -22,6 +22,7 @@ from engine import audit as audit_log
 from engine import queries as q
 from engine.models import HumanTask, HumanTaskGroup, MediaItem
 
+from . import access_log
 from .auth import web_actor
 
 bp = Blueprint("inbox", __name__)
@@ -106,6 +107,7 @@ def _render_task(task_id: str, errors: dict | None = None, values: dict | None =
         task = q.get_task(s, task_id, actor, desk().runtime.settings_options)
         instance = q.get_instance(s, task["processInstanceId"])
         context = _case_context(s, instance, actor)
+    access_log.read_case(instance.id, instance.business_key, "task page")
     may_act = actor.in_any(task["candidateGroups"]) and task["state"] == "open"
     return render_template("task.html", task=task, errors=errors or {}, values=values or {},
                            may_act=may_act, **context), status
@@ -125,6 +127,8 @@ def form_values(fields: list[dict], uploader: str) -> dict:
                             item = desk().runtime.media.store(s, upload.read(), upload.filename, uploader,
                                                               datetime.now(timezone.utc))
                             digests.append(item.digest)
+                            access_log.append(s, "upload", {"digest": item.digest, "filename": item.filename,
+                                                            "size": item.size, "field": fid})
             except InvalidForm as exc:  # name the upload field, not a generic "file"
                 raise InvalidForm(exc.message, {fid: next(iter(exc.details.values()), exc.message)}) from None
             if digests:
@@ -220,7 +224,8 @@ def media(instance_id: int, digest: str):
             abort(404)
         audit_log.append(s, at=datetime.now(timezone.utc), actor=actor.username,
                          group=next(iter(sorted(actor.groups)), None), action="download", instance_id=instance.id,
-                         business_key=instance.business_key, data={"digest": digest, "filename": item.filename})
+                         business_key=instance.business_key,
+                         data={"digest": digest, "filename": item.filename, "address": access_log.client_address()})
         content_type, filename = item.content_type, item.filename
     path = desk().runtime.media.path_for(digest)
     if not path.is_file():

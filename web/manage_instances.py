@@ -12,6 +12,7 @@ from engine import Actor, reports
 from engine import queries as q
 from engine.migration import MIGRATE_GROUPS, MigrationRefused, migrate_instance
 
+from . import access_log
 from .auth import require_groups, web_actor
 from .manage_common import (
     bp,
@@ -79,6 +80,7 @@ def instance(instance_id: int):
         tasks = q.list_tasks(s, MANAGER, instance_id=instance_id)
         newer = [d.version for d in q.definition_versions(s, row.key) if d.version > row.version]
         pathway = row.definition.name
+    access_log.read_case(instance_id, view["businessKey"], "case page")
     taken = reports.taken_flows(catalog["flows"], view["completedActivities"], active)
     names = {a["id"]: a["name"] for a in catalog["activities"].values()}
     return render_template("manage/instance.html", view=view, active=active, taken=taken, trail=trail,
