@@ -167,6 +167,9 @@ def init_app(app) -> None:
     app.extensions["credential_cache"] = _CredentialCache()
     login_manager.init_app(app)
     app.before_request(refuse_cross_site)
+    if app.extensions["releasedesk"].settings.oidc_issuer:
+        from . import oidc
+        oidc.init_app(app)
 
     @app.errorhandler(TooManyAttempts)
     def too_many(exc: TooManyAttempts):
@@ -204,7 +207,7 @@ def api_actor() -> Actor | None:
         with desk().read() as s:
             return token_actor(s, header[7:].strip())
     auth = request.authorization
-    if auth is None or auth.type != "basic" or not auth.username:
+    if auth is None or auth.type != "basic" or not auth.username or not desk().settings.local_passwords:
         return None
     username, password = auth.username, auth.password or ""
     key = credentials().key(username, password)
@@ -297,9 +300,15 @@ def logout():
     with desk().transaction() as s:
         end_session(s, current_user.id, desk().clock())
         access_log.append(s, "sign_out", actor=actor)
+    id_token = session.get("oidc_id_token")
     logout_user()
     session.clear()
     flash("Signed out.", "info")
+    if id_token and "oidc_client" in current_app.extensions:
+        from .oidc import logout_redirect
+        provider_logout = logout_redirect(id_token)
+        if provider_logout is not None:
+            return provider_logout
     return redirect(url_for("auth.login"))
 
 

@@ -100,8 +100,8 @@ def serve():
     from waitress.server import create_server
     servers = []
 
-    def start(app, threads: int = 4) -> str:
-        server = create_server(app, host="127.0.0.1", port=_free_port(), threads=threads)
+    def start(app, threads: int = 4, port: int | None = None) -> str:
+        server = create_server(app, host="127.0.0.1", port=port or _free_port(), threads=threads)
         threading.Thread(target=server.run, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.effective_port}"

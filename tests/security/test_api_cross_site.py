@@ -39,14 +39,14 @@ def hostile_site(target: str) -> tuple[str, ThreadingHTTPServer]:
 
 
 @pytest.fixture
-def browser_desk(sec_desk, backend):
+def browser_desk(backend, request):
     if backend != "sqlite":
         pytest.skip("the browser attack needs one backend; the API guard is storage-independent")
-    return sec_desk
+    return request.getfixturevalue("sec_desk")
 
 
 @pytest.mark.parametrize("send", ["always", "unauthorized"])
-def test_form_on_another_site_cannot_claim_a_task(browser, browser_desk, app, serve, send):
+def test_form_on_another_site_cannot_claim_a_task(browser_desk, browser, app, serve, send):
     instance_id = start_case(browser_desk)
     task_id = approve_task_id(browser_desk, instance_id)
     api = serve(app)
