@@ -162,6 +162,13 @@ def create_user(session: Session, username: str, password: str | None, groups: l
     return user
 
 
+def _existing(session: Session, username: str) -> User:
+    user = find_user(session, username)
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
 def set_groups(session: Session, username: str, groups: list[str], *, audit_by: str,
                address: str | None = None) -> User:
     """Replace a user's groups (recorded with before and after)."""
@@ -169,9 +176,7 @@ def set_groups(session: Session, username: str, groups: list[str], *, audit_by: 
     _check_groups(groups, errors)
     if errors:
         raise InvalidForm("Invalid groups.", errors)
-    user = find_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    user = _existing(session, username)
     before = user.group_names
     wanted = sorted(set(groups))
     if before != wanted:
@@ -185,9 +190,7 @@ def set_groups(session: Session, username: str, groups: list[str], *, audit_by: 
 
 def set_password(session: Session, username: str, password: str, *, audit_by: str,
                  address: str | None = None) -> User:
-    user = find_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    user = _existing(session, username)
     problem = password_problem(password, user.username)
     if problem:
         raise InvalidForm("Invalid password.", {"password": problem})
@@ -198,9 +201,7 @@ def set_password(session: Session, username: str, password: str, *, audit_by: st
 
 def set_active(session: Session, username: str, active: bool, *, audit_by: str,
                address: str | None = None) -> User:
-    user = find_user(session, username)
-    if user is None:
-        raise NotFound(f"no user {username!r}")
+    user = _existing(session, username)
     if user.active != active:
         user.active = active
         _record(session, "user_enable" if active else "user_disable", audit_by, {"username": user.username},
