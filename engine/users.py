@@ -132,17 +132,7 @@ def create_user(session: Session, username: str, password: str | None, groups: l
     account that can only sign in through the identity provider. With `audit_by`, the change is
     recorded in the audit trail (who, from where, what)."""
     name = normalise(username)
-    existing = list(session.scalars(select(User.username)))
-    if name in existing:
-        raise Conflict(f"user {name!r} already exists", {"username": "Already exists."})
-    twin = confusable_with(username, existing) or confusable_with(name, existing)  # as typed: "oIIy" ~ "olly"
-    if twin is not None:
-        raise Conflict(f"user {name!r} looks like the existing user {twin!r}; choose a clearly different name",
-                       {"username": f"Looks like the existing user {twin!r}."})
     errors = {}
-    problem = username_problem(name)
-    if problem:
-        errors["username"] = problem
     if password is not None:
         problem = password_problem(password, name)
         if problem:
@@ -150,8 +140,19 @@ def create_user(session: Session, username: str, password: str | None, groups: l
     _check_groups(groups, errors)
     if errors:
         raise InvalidForm("Invalid user.", errors)
-    user = User(username=name, display_name=display_name or name,
-                password_hash=hash_password(password) if password is not None else NO_PASSWORD,
+    # Hash before the first statement: the transaction takes no lock until then (SQLite: none at all).
+    password_hash = hash_password(password) if password is not None else NO_PASSWORD
+    existing = list(session.scalars(select(User.username)))
+    if name in existing:
+        raise Conflict(f"user {name!r} already exists", {"username": "Already exists."})
+    twin = confusable_with(username, existing) or confusable_with(name, existing)  # as typed: "oIIy" ~ "olly"
+    if twin is not None:
+        raise Conflict(f"user {name!r} looks like the existing user {twin!r}; choose a clearly different name",
+                       {"username": f"Looks like the existing user {twin!r}."})
+    problem = username_problem(name)
+    if problem:
+        raise InvalidForm("Invalid user.", {"username": problem})
+    user = User(username=name, display_name=display_name or name, password_hash=password_hash,
                 created_at=datetime.now(timezone.utc))
     user.groups = [UserGroup(group_name=g) for g in sorted(set(groups))]
     session.add(user)
@@ -190,11 +191,12 @@ def set_groups(session: Session, username: str, groups: list[str], *, audit_by: 
 
 def set_password(session: Session, username: str, password: str, *, audit_by: str,
                  address: str | None = None) -> User:
-    user = _existing(session, username)
-    problem = password_problem(password, user.username)
+    problem = password_problem(password, normalise(username))
     if problem:
         raise InvalidForm("Invalid password.", {"password": problem})
-    user.password_hash = hash_password(password)
+    password_hash = hash_password(password)  # before the first statement, so no lock is held meanwhile
+    user = _existing(session, username)
+    user.password_hash = password_hash
     _record(session, "user_password", audit_by, {"username": user.username}, address)
     return user
 

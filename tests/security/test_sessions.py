@@ -45,3 +45,17 @@ def test_no_session_outlives_the_absolute_limit(app, sec_desk, clock):
     else:
         raise AssertionError("a session in constant use never ended")
     assert clock.offset.total_seconds() <= sec_desk.settings.session_max_hours * 3600 + 20 * 60
+
+
+def test_disabling_a_user_ends_their_sessions(app, sec_desk, db_url, tmp_path, monkeypatch):
+    from web.cli import main
+    officer = app.test_client()
+    sign_in(officer, "olly")
+    assert officer.get("/inbox").status_code == 200
+    monkeypatch.setenv("RELEASEDESK_DATABASE_URL", db_url)
+    monkeypatch.setenv("RELEASEDESK_MEDIA_DIR", str(tmp_path / "media"))
+    assert main(["user", "disable", "olly"]) == 0
+    assert officer.get("/inbox").status_code == 302
+    assert main(["user", "enable", "olly"]) == 0
+    assert officer.get("/inbox").status_code == 302  # the ended session stays ended
+    assert sign_in(app.test_client(), "olly").status_code == 302

@@ -114,3 +114,13 @@ def test_forwarded_for_is_trusted_only_from_a_configured_proxy(sqlite_only, sec_
         last = s.scalars(select(AuditRecord).where(AuditRecord.action == "sign_in_failed")
                          .order_by(AuditRecord.seq.desc())).first()
     assert last.data["address"] == f"203.0.113.{ADDRESS_FREE + 1}"  # the proxy's hop, not the client's claim
+
+
+def test_an_api_client_that_signed_in_keeps_working_during_an_attack(sqlite_only, app):
+    owner = app.test_client()
+    assert owner.get("/api/tasks", headers=basic("olly")).status_code == 200
+    attacker = app.test_client()
+    codes = [attacker.get("/api/tasks", headers=basic("olly", f"guess number {i:04d}")).status_code
+             for i in range(FREE["account"] + 2)]
+    assert codes[-1] == 429
+    assert owner.get("/api/tasks", headers=basic("olly")).status_code == 200  # its verified credential stands
