@@ -11,7 +11,7 @@ import pytest
 
 from engine import Actor, ReleaseDesk
 from engine.users import create_user
-from tests.browser.conftest import _free_port, browser  # noqa: F401  (fixture re-exported)
+from tests.browser.conftest import _free_port
 from tests.conftest import PASSWORD, _settings
 from tests.engine.driver import LEGAL_CLEAR
 from web.app import create_app
