@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from engine import ReleaseDesk
@@ -128,6 +129,14 @@ def test_a_person_without_a_mapped_group_is_refused(browser, sso):
 
 def test_passwords_are_refused_when_switched_off(sso):
     app_url, _ = sso
-    import requests
     r = requests.get(f"{app_url}/api/tasks", headers=basic("olly"), timeout=10)
     assert r.status_code == 401
+
+
+def test_a_forged_callback_signs_nobody_in(sso):
+    app_url, desk = sso
+    r = requests.get(f"{app_url}/login/oidc/callback?code=stolen-code&state=made-up", timeout=10,
+                     allow_redirects=False)
+    assert r.status_code == 403 and "failed" in r.text
+    r = requests.get(f"{app_url}/login/oidc/callback?error=access_denied", timeout=10, allow_redirects=False)
+    assert r.status_code == 403 and "access_denied" in r.text
