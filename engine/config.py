@@ -65,6 +65,18 @@ class Settings:
     smtp_timeout: int = 10
     public_url: str = "http://127.0.0.1:5000"
     digest_minutes: int = 60
+    # --- sign-in and sessions (README "Security") ---
+    session_idle_minutes: int = 30  # a signed-in session unused this long is ended
+    session_max_hours: int = 12  # and none lasts longer than this, used or not
+    trusted_proxies: tuple[str, ...] = ()  # addresses/CIDRs whose X-Forwarded-For names the client
+    local_passwords: bool = True  # False: people sign in only through OpenID Connect
+    oidc_issuer: str = ""  # e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty: no SSO
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid profile email"
+    oidc_username_claim: str = "preferred_username"
+    oidc_groups_claim: str = "groups"  # Entra ID: "groups" (object ids) or "roles" (app roles)
+    oidc_group_map: tuple[str, ...] = ()  # "claim value=product group", e.g. "a1b2...=oic"
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -393,3 +393,36 @@ class SavedFilter(Base):
     name: Mapped[str] = mapped_column(String(80))
     query: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- auth ---
+class ApiToken(Base):
+    """A bearer token for one integration: scoped to groups, revocable, only its SHA-256 stored.
+
+    The token itself is 256 random bits shown once at creation; a fast hash suffices for a secret
+    that cannot be guessed, and lets every API call look it up by an indexed column."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(12))  # the first characters, so a leaked token can be recognised
+    groups: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(80))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class WebSession(Base):
+    """A signed-in browser session, held on the server so signing out (or idling) ends it for good:
+    the cookie carries only a random id whose SHA-256 is the key here."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index("ix_web_sessions_user", "username", "ended_at"),)
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    via: Mapped[str] = mapped_column(String(20), default="password")  # password | oidc

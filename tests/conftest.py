@@ -23,7 +23,7 @@ RUNTIME_TABLES = (
     "incidents", "media_citations", "human_task_groups", "human_tasks", "activity_positions", "subscriptions",
     "disclosure_log", "notifications", "notification_preferences", "saved_filters", "idempotency_keys",
     "process_instances", "audit_records", "audit_streams", "audit_checkpoints", "audit_checkpointed",
-    "user_groups", "users", "media_items",
+    "api_tokens", "web_sessions", "user_groups", "users", "media_items",
     "process_definitions", "resources", "deployments",
 )
 
@@ -157,3 +157,19 @@ def web_desk(web_template, tmp_path):
     desk = ReleaseDesk(_settings(f"sqlite:///{target}", tmp_path))
     yield desk
     desk.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the whole run (Playwright's sync API allows one per process), shared
+    by tests/browser and tests/security; skips without Chromium unless RELEASEDESK_REQUIRE_BROWSER=1."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("RELEASEDESK_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"Chromium is required but missing at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip("Chromium not installed (make browser-deps)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

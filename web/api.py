@@ -9,7 +9,8 @@ from engine import DeploymentRejected, EngineError, InvalidForm, NotAllowed
 from engine import queries as q
 from engine.deployment import deploy
 
-from .auth import basic_auth_actor
+from . import access_log
+from .auth import api_actor
 from .errors import error_response, int_arg, xml_download
 from .idempotency import run_once
 from .openapi import openapi_document
@@ -24,9 +25,10 @@ def desk():
 def api_auth(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
-        actor = basic_auth_actor()
+        actor = api_actor()
         if actor is None:
-            return error_response(401, "Authentication required (HTTP Basic with your username and password).")
+            return error_response(401, "Authentication required: an API token (Authorization: Bearer) or "
+                                       "HTTP Basic with your username and password.")
         g.actor = actor
         return view(*args, **kwargs)
     return wrapper
@@ -139,14 +141,19 @@ def list_instances():
 @api_auth
 def get_instance(instance_id: int):
     with desk().read() as s:
-        return jsonify(q.instance_view(s, q.readable_instance(s, instance_id, g.actor)))
+        view = q.instance_view(s, q.readable_instance(s, instance_id, g.actor))
+    access_log.read_case(instance_id, view["businessKey"], "instance")
+    return jsonify(view)
 
 
 @bp.get("/process-instances/<int:instance_id>/audit")
 @api_auth
 def instance_audit(instance_id: int):
     with desk().read() as s:
-        return jsonify(q.audit_trail(s, instance_id, g.actor))
+        trail = q.audit_trail(s, instance_id, g.actor)
+    access_log.read_case(instance_id, trail[0]["businessKey"] if trail else None, "audit trail")
+    show_reads = request.args.get("access") in ("1", "true")  # reads of the case are listed only on request
+    return jsonify([r for r in trail if show_reads or r["action"] not in access_log.ACCESS_ACTIONS])
 
 
 @bp.post("/process-instances/<int:instance_id>/cancel")
@@ -177,7 +184,9 @@ def list_tasks():
 @api_auth
 def get_task(task_id: str):
     with desk().read() as s:
-        return jsonify(q.get_task(s, task_id, g.actor, desk().runtime.settings_options))
+        task = q.get_task(s, task_id, g.actor, desk().runtime.settings_options)
+    access_log.read_case(task["processInstanceId"], task["businessKey"], "task")
+    return jsonify(task)
 
 
 @bp.post("/tasks/<task_id>/claim")

@@ -8,8 +8,9 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine import DeploymentRejected, EngineError, ReleaseDesk, load_settings
-from engine.users import GROUPS, create_user
+from engine import DeploymentRejected, ReleaseDesk, load_settings
+
+from . import cli_auth
 
 
 def _desk(**overrides) -> ReleaseDesk:
@@ -48,26 +49,6 @@ def cmd_deploy(args) -> int:
         return 1
     for d in result["definitions"]:
         print(f"{d['key']}: version {d['version']}" + (" (new)" if d["changed"] else " (unchanged)"))
-    return 0
-
-
-def cmd_user_add(args) -> int:
-    desk = _desk()
-    desk.migrate()
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Again: "):
-            print("passwords differ", file=sys.stderr)
-            return 1
-    try:
-        with desk.transaction() as s:
-            create_user(s, args.name, password, args.group)
-    except EngineError as exc:
-        print(f"error: {exc.message} {exc.details or ''}".strip(), file=sys.stderr)
-        return 1
-    print(f"user {args.name} created in {', '.join(sorted(set(args.group)))}")
     return 0
 
 
@@ -265,12 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.set_defaults(func=cmd_deploy)
 
-    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
-    p = user.add_parser("add", help="create a user")
-    p.add_argument("name")
-    p.add_argument("--group", action="append", required=True, choices=GROUPS)
-    p.add_argument("--password-stdin", action="store_true")
-    p.set_defaults(func=cmd_user_add)
+    cli_auth.add_commands(sub)  # user add/groups/password/disable/enable, token add/list/revoke
 
     p = sub.add_parser("demo", help="demo users per role and sample cases in every pathway")
     p.add_argument("--serve", action="store_true", help="then serve the web app")

@@ -49,14 +49,14 @@ def _users(desk: ReleaseDesk, out: TextIO) -> dict[str, Actor]:
     out.write("Demo users (passwords are new each time `releasedesk demo` runs):\n")
     with desk.transaction() as s:
         for username, groups, name in DEMO_USERS:
-            password = secrets.token_urlsafe(9)
+            password = secrets.token_urlsafe(12)  # 16 characters: the password policy asks for 12+
             user = s.scalar(select(User).where(User.username == username))
             if user is None:
                 create_user(s, username, password, groups, display_name=name)
             else:
                 user.password_hash = hash_password(password)
             actors[groups[0]] = Actor(username, frozenset(groups))
-            out.write(f"  {username:<14} {password:<14} {', '.join(groups)}\n")
+            out.write(f"  {username:<14} {password:<18} {', '.join(groups)}\n")
     return actors
 
 

@@ -25,9 +25,7 @@ def wants_json() -> bool:
 def error_response(status: int, message: str, details: dict | None = None):
     if wants_json():
         response = jsonify({"error": message, "details": details or {}})
-        response.status_code = status
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Basic realm="Release Desk"'
+        response.status_code = status  # no WWW-Authenticate: a browser must never cache API credentials
         if status == 503:
             response.headers["Retry-After"] = str((details or {}).get("retryAfter", 1))
         return response

@@ -23,6 +23,7 @@ from engine import InvalidForm, NotAllowed
 from engine import queries as q
 from engine.models import MediaItem, SavedFilter
 
+from . import access_log
 from .auth import web_actor
 from .officer_text import due_in_words, duration_to_iso
 
@@ -136,6 +137,8 @@ def form_values(fields: list[dict], uploader: str) -> tuple[dict, dict, MultiDic
                     with desk().transaction() as s:
                         item = desk().runtime.media.store(s, upload.read(), upload.filename, uploader,
                                                           datetime.now(timezone.utc))
+                        access_log.append(s, "upload", {"digest": item.digest, "filename": item.filename,
+                                                        "size": item.size, "field": fid})
                     digests.append(item.digest)
                 except InvalidForm as exc:  # name the upload field, not a generic "file"
                     errors[fid] = f"{upload.filename}: {next(iter(exc.details.values()), exc.message)}"

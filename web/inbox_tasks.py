@@ -12,6 +12,7 @@ from engine import queries as q
 from engine.models import HumanTask, HumanTaskGroup, MediaItem
 from engine.notifications import group_members
 
+from . import access_log
 from .auth import web_actor
 from .inbox import bp, desk, form_values, kept_media, media_of
 from .officer_text import display_value, due_in_words
@@ -66,6 +67,7 @@ def _render_task(task_id: str, errors: dict | None = None, values=None, status: 
         context = _case_context(s, instance)
         media = kept_media(s, task["form"]["fields"], values)
         eligible = group_members(s, task["candidateGroups"]) if "manager" in actor.groups else []
+    access_log.read_case(instance.id, instance.business_key, "task page")
     may_act = actor.in_any(task["candidateGroups"]) and task["state"] == "open"
     held_by_other = bool(task["assignee"]) and task["assignee"] != actor.username
     return render_template("task.html", task=task, errors=errors or {}, values=values or {}, kept=media,
@@ -172,7 +174,8 @@ def media(instance_id: int, digest: str):
             audit_log.append(s, at=desk().clock(), actor=actor.username,
                              group=next(iter(sorted(actor.groups)), None), action="download",
                              instance_id=instance.id, business_key=instance.business_key,
-                             data={"digest": digest, "filename": item.filename})
+                             data={"digest": digest, "filename": item.filename,
+                                   "address": access_log.client_address()})
         content_type, filename = item.content_type, item.filename
     path = desk().runtime.media.path_for(digest)
     if not path.is_file():

@@ -14,12 +14,13 @@ from flask_login import login_required
 
 from engine import queries as q
 
+from . import access_log
 from .manage_common import bp, date_arg, desk, int_arg, require_manager
 
 PAGE_SIZE = 100
 EXPORT_BATCH = 1000
 ACTIONS = ("start", "claim", "unclaim", "complete", "decision_table", "message", "timer", "end", "cancel",
-           "deploy", "migrate", "download")
+           "deploy", "migrate", "download", *access_log.ACTIONS)
 CSV_COLUMNS = ("seq", "at", "actor", "group", "action", "processInstanceId", "businessKey", "activityId",
                "activityName", "decision", "rationale", "data", "hash", "prevHash")
 
@@ -112,6 +113,8 @@ def audit_export():
             if len(batch) < EXPORT_BATCH:
                 break
     records.reverse()
+    access_log.record("audit_export", {"format": fmt, "records": len(records),
+                                       "filters": {k: str(v) for k, v in f.items() if v is not None}})
     name = f"audit-{f['instance_id']}" if f["instance_id"] is not None else "audit"
     if fmt == "json":
         body = json.dumps(records, ensure_ascii=False, indent=1)

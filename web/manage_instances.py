@@ -12,6 +12,7 @@ from engine import Actor, incidents, reports
 from engine import queries as q
 from engine.migration import MIGRATE_GROUPS, MigrationRefused, migrate_instance
 
+from . import access_log
 from .auth import require_groups, web_actor
 from .errors import xml_download
 from .manage_common import (
@@ -85,6 +86,7 @@ def instance(instance_id: int):
         newer = [d.version for d in q.definition_versions(s, row.key) if d.version > row.version]
         pathway = row.definition.name
         open_incidents = incidents.list_open(s, instance_id)
+    access_log.read_case(instance_id, view["businessKey"], "case page")
     taken = reports.taken_flows(catalog["flows"], view["completedActivities"], active)
     names = {a["id"]: a["name"] for a in catalog["activities"].values()}
     fields = {f["id"]: f for a in catalog["activities"].values() for f in q.form_fields(a.get("form", []))}

@@ -49,9 +49,11 @@ def openapi_document() -> dict[str, Any]:
         "info": {"title": "Release Desk API", "version": "1.0",
                  "description": "Release pathways for police images and footage (APP Images and footage)."},
         "servers": [{"url": "/"}],
-        "security": [{"basic": []}],
+        "security": [{"bearer": []}, {"basic": []}],  # tokens for integrations, Basic for people
         "components": {
-            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"},
+                                "bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "an API token from `releasedesk token add`"}},
             "schemas": {
                 "Error": {"type": "object", "required": ["error", "details"],
                           "properties": {"error": {"type": "string"}, "details": obj}},

@@ -29,17 +29,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("RELEASEDESK_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium is required but missing at {CHROMIUM} (apt-get install chromium)")
-        pytest.skip("Chromium not installed (make browser-deps)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+# The session's one Chromium (`browser` fixture) is in tests/conftest.py: Playwright's sync API runs
+# one instance per process, and tests/security drives the browser too.
 
 
 @pytest.fixture
