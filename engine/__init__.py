@@ -118,5 +118,15 @@ class ReleaseDesk:
                 record_failure(s, instance_id, exc, now, self.settings)
             return []
 
+    def purge_media_quarantine(self, now: datetime | None = None) -> list[str]:
+        """Remove uploads that no case cites once older than `media_quarantine_hours` (the worker
+        calls this every round); return their digests."""
+        media = self.runtime.media
+        with self.transaction() as s:
+            gone = media.discard(s, media.stale(s, now or self.clock()))
+        with self.read() as s:
+            media.unlink(s, gone)
+        return gone
+
     def dispose(self) -> None:
         self.db.dispose()

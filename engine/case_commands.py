@@ -45,7 +45,8 @@ class CaseCommands(Steps):
             values["case_reference"] = business_key
         try:  # report every problem at once: the business key's and the form's
             clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
-                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html,
+                                  settings_options=self.settings_options, html=html,
+                                  media_exists=self._attachable(session, actor, None),
                                   limits=self.form_limits)
         except InvalidForm as exc:
             errors = {**exc.details, **errors}
@@ -82,6 +83,7 @@ class CaseCommands(Steps):
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
                      activity_name=start["name"], data=clean)
         self._audit_automatic(session, instance, automatic, now)
+        self._cite_media(session, start["form"], clean, instance.id, now)
         return self._finish(session, instance, workflow, now)
 
 

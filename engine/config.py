@@ -39,6 +39,9 @@ class Settings:
     # Incidents (a case's timer failing in the worker): first retry after this, doubling up to the cap.
     incident_retry_seconds: int = 60
     incident_retry_max_seconds: int = 3600
+    # Uploads no case cites yet: per-user quota, and the age after which the worker purges them.
+    media_quota_bytes: int = 500 * 1024 * 1024
+    media_quarantine_hours: int = 24
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

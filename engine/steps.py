@@ -45,9 +45,20 @@ class Steps:
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.clock = clock
-        self.media = MediaStore(settings.media_dir, settings.max_upload_bytes)
+        self.media = MediaStore(settings.media_dir, settings.max_upload_bytes, settings.media_quota_bytes,
+                                timedelta(hours=settings.media_quarantine_hours))
 
     # -- helpers ---------------------------------------------------------------------------
+    def _attachable(self, session: Session, actor, instance_id: int | None) -> Callable[[str], bool]:
+        """The form check for attachments: the actor's own uploads or the case's own files."""
+        return lambda digest: self.media.may_attach(session, digest, actor.username, instance_id)
+
+    def _cite_media(self, session: Session, fields: list[dict], clean: dict, instance_id: int, now) -> None:
+        media_fields = [f["id"] for f in fields if f.get("properties", {}).get("media") == "true"]
+        digests = [d for fid in media_fields for d in clean.get(fid) or []]
+        if digests:
+            self.media.cite(session, digests, instance_id, now)
+
     @property
     def form_limits(self) -> FormLimits:
         s = self.settings

@@ -64,7 +64,8 @@ class TaskCommands(Steps):
             raise ConcurrentChange(f"task {task_id} is no longer ready")
         activity = instance.definition.catalog["activities"][row.activity_id]
         clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
-                              settings_options=self.settings_options, media_exists=self.media.exists, html=html,
+                              settings_options=self.settings_options, html=html,
+                              media_exists=self._attachable(session, actor, instance.id),
                               limits=self.form_limits)
         now = self.clock()
 
@@ -80,6 +81,7 @@ class TaskCommands(Steps):
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)
+        self._cite_media(session, activity.get("form", []), clean, instance.id, now)
         return self._finish(session, instance, workflow, now)
 
     def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:

@@ -103,6 +103,10 @@ def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> Non
             desk.fire_due_timers()
         except Exception as exc:  # keep the worker alive; the next round retries
             print(f"timer worker: {exc}", file=sys.stderr)
+        try:
+            desk.purge_media_quarantine()
+        except Exception as exc:
+            print(f"timer worker: media quarantine: {exc}", file=sys.stderr)
         stop.wait(interval)
 
 

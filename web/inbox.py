@@ -111,8 +111,10 @@ def _render_task(task_id: str, errors: dict | None = None, values: dict | None =
                            may_act=may_act, **context), status
 
 
-def form_values(fields: list[dict], uploader: str) -> dict:
-    """Read a task or start form from the request: multi-selects as lists, uploads stored by digest."""
+def form_values(fields: list[dict], uploader: str, stored: list[str] | None = None) -> dict:
+    """Read a task or start form from the request: multi-selects as lists, uploads stored by digest.
+    Digests of files stored by this call for the first time are added to `stored`, so a refused
+    submission can remove them (see `discard_uploads`)."""
     values = {}
     for field in fields:
         fid = field["id"]
@@ -125,6 +127,8 @@ def form_values(fields: list[dict], uploader: str) -> dict:
                             item = desk().runtime.media.store(s, upload.read(), upload.filename, uploader,
                                                               datetime.now(timezone.utc))
                             digests.append(item.digest)
+                            if getattr(item, "new_upload", False) and stored is not None:
+                                stored.append(item.digest)
             except InvalidForm as exc:  # name the upload field, not a generic "file"
                 raise InvalidForm(exc.message, {fid: next(iter(exc.details.values()), exc.message)}) from None
             if digests:
@@ -138,18 +142,39 @@ def form_values(fields: list[dict], uploader: str) -> dict:
     return values
 
 
+def discard_uploads(stored: list[str]) -> None:
+    """A refused submission leaves nothing behind: drop the files it stored that no case cites."""
+    if not stored:
+        return
+    media = desk().runtime.media
+    with desk().transaction() as s:
+        gone = media.discard(s, stored)
+    with desk().read() as s:
+        media.unlink(s, gone)
+
+
 @bp.post("/tasks/<task_id>")
 @login_required
 def complete(task_id: str):
     actor = web_actor()
-    with desk().transaction() as s:
+    with desk().read() as s:
         task = q.get_task(s, task_id, actor, desk().runtime.settings_options)
+    # Permission before anything is read or stored: candidate group, not claimed by someone else.
+    if not actor.in_any(task["candidateGroups"]):
+        raise NotAllowed(f"“{task['name']}” is for {', '.join(task['candidateGroups'])}.")
+    if task["assignee"] not in (None, actor.username):
+        raise NotAllowed(f"“{task['name']}” is claimed by {task['assignee']}.")
+    stored: list[str] = []
     try:
-        values = form_values(task["form"]["fields"], actor.username)
+        values = form_values(task["form"]["fields"], actor.username, stored)
         with desk().transaction() as s:
             desk().runtime.complete(s, task_id, actor, values, html=True)
     except InvalidForm as exc:
+        discard_uploads(stored)
         return _render_task(task_id, errors=exc.details, values=request.form, status=400)
+    except Exception:
+        discard_uploads(stored)
+        raise
     flash(f"“{task['name']}” completed for {task['businessKey']}.", "success")
     return redirect(url_for("inbox.inbox"))
 
@@ -176,7 +201,7 @@ def unclaim(task_id: str):
 @login_required
 def start(key: str):
     actor = web_actor()
-    with desk().transaction() as s:
+    with desk().read() as s:
         definition = q.get_definition(s, key)
         catalog = definition.catalog
     if not actor.in_any(catalog["starter_groups"]):
@@ -184,15 +209,20 @@ def start(key: str):
     fields = q.form_fields(catalog["start"]["form"], desk().runtime.settings_options)
     errors, values, status = {}, {}, 200
     if request.method == "POST":
+        stored: list[str] = []
         try:
-            values = form_values(fields, actor.username)
+            values = form_values(fields, actor.username, stored)
             business_key = (request.form.get("case_reference") or "").strip()
             with desk().transaction() as s:
                 view = desk().runtime.start(s, key, business_key, values, actor, html=True)
             flash(f"Case {view['businessKey']} started: {definition.name}.", "success")
             return redirect(url_for("inbox.inbox"))
         except InvalidForm as exc:
+            discard_uploads(stored)
             errors, values, status = exc.details, request.form, 400
+        except Exception:
+            discard_uploads(stored)
+            raise
             if "businessKey" in errors:
                 errors.setdefault("case_reference", errors.pop("businessKey"))
     return render_template("start.html", definition=definition, fields=fields, errors=errors, values=values,
