@@ -109,7 +109,7 @@ class EventCommands(Steps):
                          data={"due": due_at.isoformat()})
         self._audit_automatic(session, instance, automatic, now)
         self._finish(session, instance, workflow, now)
-        incidents.resolve(session, instance.id, now)
+        incidents.resolve(session, instance.id, now, kinds=("timer",))
         return [w[3] for w in due]
 
 

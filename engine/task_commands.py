@@ -7,11 +7,12 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, incidents
 from .errors import (
     ConcurrentChange,
     NotAllowed,
     TaskClaimed,
+    WorkflowFailure,
 )
 from .forms import validate_form
 from .models import DisclosureEntry
@@ -72,7 +73,11 @@ class TaskCommands(Steps):
         def run():
             task.set_data(**clean)
             task.run()
-        automatic = self._run(workflow, run)
+        try:
+            automatic = self._run(workflow, run)
+        except WorkflowFailure as exc:  # names the case, so the failure can become an incident on it
+            exc.details.setdefault("processInstanceId", instance.id)
+            raise
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
         row.assignee = row.assignee or actor.username
         if "decision" in clean and instance.decided_at is None:
@@ -82,6 +87,7 @@ class TaskCommands(Steps):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)
         self._cite_media(session, activity.get("form", []), clean, instance.id, now)
+        incidents.resolve(session, instance.id, now, actor.username, kinds=("step",))
         return self._finish(session, instance, workflow, now)
 
     def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:

@@ -9,7 +9,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine import EngineError, InvalidForm
+from engine import EngineError, InvalidForm, WorkflowFailure
 
 log = logging.getLogger("releasedesk.web")
 
@@ -49,6 +49,8 @@ def int_arg(name: str, default: int | None = None, source=None, *, minimum: int 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError):
+        if isinstance(exc, WorkflowFailure) and exc.details.get("processInstanceId"):
+            _record_step_incident(app, exc)
         return error_response(exc.status, exc.message, exc.details)
 
     @app.errorhandler(CSRFError)
@@ -91,3 +93,16 @@ def xml_download(content: bytes, key: str, version: int):
     safe_key = re.sub(r"[^A-Za-z0-9_.-]", "_", key)[:100]
     response.headers["Content-Disposition"] = f'attachment; filename="{safe_key}-v{version}.bpmn"'
     return response
+
+
+def _record_step_incident(app: Flask, exc: WorkflowFailure) -> None:
+    """A person's action failed inside the diagram (their transaction is rolled back): record it on
+    the case for managers, in a transaction of its own. Never let this hide the original error."""
+    from engine import incidents
+    desk = app.extensions["releasedesk"]
+    try:
+        with desk.transaction() as s:
+            incidents.record_failure(s, int(exc.details["processInstanceId"]), exc, desk.clock(), desk.settings,
+                                     kind="step")
+    except Exception:
+        log.exception("could not record an incident for case %s", exc.details.get("processInstanceId"))
