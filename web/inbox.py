@@ -57,7 +57,7 @@ def inbox():
         filters["unassigned"] = True
     elif show == "overdue":
         filters["overdue_at"] = now
-    with desk().transaction() as s:
+    with desk().read() as s:
         tasks = q.list_tasks(s, actor, **filters)
 
         def count(**extra):
@@ -102,7 +102,7 @@ def task(task_id: str):
 
 def _render_task(task_id: str, errors: dict | None = None, values: dict | None = None, status: int = 200):
     actor = web_actor()
-    with desk().transaction() as s:
+    with desk().read() as s:
         task = q.get_task(s, task_id, actor, desk().runtime.settings_options)
         instance = q.get_instance(s, task["processInstanceId"])
         context = _case_context(s, instance, actor)
