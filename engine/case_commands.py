@@ -92,6 +92,9 @@ class CaseCommands(Steps):
             raise NotAllowed("only managers may cancel a case")
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidForm("A reason is required.", {"reason": "This field is required."})
+        if len(reason) > self.settings.max_text_length:
+            raise InvalidForm("The reason is too long.",
+                              {"reason": f"Must be at most {self.settings.max_text_length:,} characters."})
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             raise Conflict(f"instance {instance_id} is already {instance.state}")
