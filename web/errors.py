@@ -8,6 +8,7 @@ import re
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from engine import EngineError, InvalidForm, WorkflowFailure
 
@@ -44,6 +45,19 @@ def int_arg(name: str, default: int | None = None, source=None, *, minimum: int 
         bound = f"from {minimum} to {maximum}" if maximum != INT64_MAX else f"of at least {minimum}"
         raise InvalidForm("Invalid request.", {name: f"Must be a whole number {bound}."})
     return int(raw)
+
+
+class AsciiIntConverter(IntegerConverter):
+    """`<int:...>` in routes: ASCII digits only (werkzeug's own takes "١٢" too), 1 to 2^63-1;
+    anything else matches no route, so it answers 404 like an unknown id."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= INT64_MAX:
+            raise ValidationError()
+        return number
 
 
 def register_error_handlers(app: Flask) -> None:
