@@ -117,6 +117,10 @@ class Steps:
             details = {"task": getattr(getattr(task, "task_spec", None), "bpmn_id", None),
                        "line": getattr(exc, "line_number", None), "error": str(exc)}
             raise WorkflowFailure(f"the diagram failed while running: {exc}", details) from exc
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+            # e.g. a timer of P999999999D: SpiffWorkflow lets the OverflowError through unwrapped
+            raise WorkflowFailure(f"the diagram failed while running: {type(exc).__name__}: {exc}",
+                                  {"task": None, "line": None, "error": str(exc)}) from exc
         return automatic
 
     def _audit_automatic(self, session, instance, tasks, now) -> None:
@@ -141,7 +145,11 @@ class Steps:
                              activity_name=activity.get("name"))
 
     def _finish(self, session, instance, workflow, now) -> dict[str, Any]:
-        save(session, instance, workflow, now)
+        try:
+            save(session, instance, workflow, now)
+        except (ArithmeticError, ValueError) as exc:  # a due date out of range, from a diagram's expression
+            raise WorkflowFailure(f"the diagram failed while running: {type(exc).__name__}: {exc}",
+                                  {"task": None, "line": None, "error": str(exc)}) from exc
         if instance.state != "active":  # an ended case has no timer left to fail
             incidents.resolve(session, instance.id, now)
         try:
