@@ -41,6 +41,7 @@ from .errors import (
     Unavailable,
     WorkflowFailure,
 )
+from .incidents import record_failure
 from .runtime import Runtime, utcnow
 from .users import SYSTEM, Actor
 
@@ -172,7 +173,6 @@ class ReleaseDesk:
     def fire_instance_timers(self, instance_id: int, now: datetime) -> list[str]:
         """Fire one case's due timers in its own transaction. A failure rolls back that case only and
         becomes an incident on it (retried with back-off); it never stops the other cases."""
-        from .incidents import record_failure
         try:
             with self.transaction() as s:
                 return self.runtime.fire_timers(s, instance_id, now)
@@ -181,9 +181,22 @@ class ReleaseDesk:
             return []
         except Exception as exc:
             log.warning("timers of case %s failed: %s", instance_id, exc)
-            with self.transaction() as s:
-                record_failure(s, instance_id, exc, now, self.settings)
+            try:
+                with self.transaction() as s:
+                    record_failure(s, instance_id, exc, now, self.settings)
+            except Exception:  # even then, the other cases go on
+                log.exception("could not record the incident of case %s", instance_id)
             return []
+
+    def purge_media_quarantine(self, now: datetime | None = None) -> list[str]:
+        """Remove uploads that no case cites once older than `media_quarantine_hours` (the worker
+        calls this every round); return their digests."""
+        media = self.runtime.media
+        with self.transaction() as s:
+            gone = media.discard(s, media.stale(s, now or self.clock()))
+        with self.read() as s:
+            media.unlink(s, gone)
+        return gone
 
     def dispose(self) -> None:
         self.db.dispose()

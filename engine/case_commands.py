@@ -49,7 +49,8 @@ class CaseCommands(Steps):
             values["case_reference"] = business_key
         try:  # report every problem at once: the business key's and the form's
             clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
-                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html,
+                                  settings_options=self.settings_options, html=html,
+                                  media_exists=self._attachable(session, actor, None),
                                   limits=self.form_limits)
         except InvalidForm as exc:
             errors = {**exc.details, **errors}
@@ -91,6 +92,7 @@ class CaseCommands(Steps):
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
                      activity_name=start["name"], data=clean)
         self._audit_automatic(session, instance, automatic, now)
+        self._cite_media(session, start["form"], clean, instance.id, now)
         return self._finish(session, instance, workflow, now, EMPTY, state_applied=True)
 
     def refuse_duplicate(self, session: Session, key: str, pathway: str, business_key: str, actor: Actor) -> None:
@@ -112,6 +114,9 @@ class CaseCommands(Steps):
             raise NotAllowed("only managers may cancel a case")
         if not isinstance(reason, str) or not reason.strip():
             raise InvalidForm("A reason is required.", {"reason": "This field is required."})
+        if len(reason) > self.settings.max_text_length:
+            raise InvalidForm("The reason is too long.",
+                              {"reason": f"Must be at most {self.settings.max_text_length:,} characters."})
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             raise Conflict(f"instance {instance_id} is already {instance.state}")

@@ -77,6 +77,9 @@ class Settings:
     oidc_username_claim: str = "preferred_username"
     oidc_groups_claim: str = "groups"  # Entra ID: "groups" (object ids) or "roles" (app roles)
     oidc_group_map: tuple[str, ...] = ()  # "claim value=product group", e.g. "a1b2...=oic"
+    # Uploads no case cites yet: per-user quota, and the age after which the worker purges them.
+    media_quota_bytes: int = 500 * 1024 * 1024
+    media_quarantine_hours: int = 24
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -142,7 +142,7 @@ class EventCommands(Steps):
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             return []
-        incident = incidents.open_incident(session, instance_id)  # read once: checked now, closed on success
+        incident = incidents.open_incident(session, instance_id, "timer")  # read once: checked, closed on success
         if incidents.backing_off(incident, now):
             return []
         definition = self.definition_of(session, instance)

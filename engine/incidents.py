@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -30,8 +30,8 @@ def backoff(attempts: int, settings: Settings) -> timedelta:
     return timedelta(seconds=min(seconds, settings.incident_retry_max_seconds))
 
 
-def open_incident(session: Session, instance_id: int) -> Incident | None:
-    return session.scalars(select(Incident).where(Incident.instance_id == instance_id,
+def open_incident(session: Session, instance_id: int, kind: str = "timer") -> Incident | None:
+    return session.scalars(select(Incident).where(Incident.instance_id == instance_id, Incident.kind == kind,
                                                   Incident.resolved_at.is_(None)).limit(1)).first()
 
 
@@ -42,16 +42,22 @@ def backing_off(incident: Incident | None, now: datetime) -> bool:
 
 def record_failure(session: Session, instance_id: int, error: BaseException, now: datetime,
                    settings: Settings, kind: str = "timer") -> Incident:
-    """Open an incident for the case, or count one more failed attempt on the open one."""
+    """Open an incident for the case, or count one more failed attempt on the open one.
+
+    kind "timer": the worker's firing failed; retried automatically with back-off.
+    kind "step": a person's action (completing a task, a message) failed in the diagram; the person
+    was told and nothing was saved; it resolves when that action next succeeds."""
     details = getattr(error, "details", None) or {}
     text = (getattr(error, "message", None) or str(error) or type(error).__name__)[:MAX_ERROR_CHARS]
     activity = details.get("task") if isinstance(details, dict) else None
-    incident = open_incident(session, instance_id)
+    retry = (lambda attempts: now + backoff(attempts, settings)) if kind == "timer" else (lambda attempts: None)
+    incident = open_incident(session, instance_id, kind)
     if incident is None:
         instance = session.get(ProcessInstance, instance_id)
-        activity = activity or _waiting_activity(session, instance_id)
+        if kind == "timer":
+            activity = activity or _waiting_activity(session, instance_id)
         incident = Incident(instance_id=instance_id, kind=kind, activity_id=activity, error=text, attempts=1,
-                            created_at=now, last_failed_at=now, next_retry_at=now + backoff(1, settings))
+                            created_at=now, last_failed_at=now, next_retry_at=retry(1))
         session.add(incident)
         audit.append(session, at=now, actor=SYSTEM.username, action="incident", instance_id=instance_id,
                      business_key=instance.business_key if instance else None, activity_id=activity,
@@ -61,16 +67,19 @@ def record_failure(session: Session, instance_id: int, error: BaseException, now
         incident.error = text
         incident.activity_id = activity or incident.activity_id
         incident.last_failed_at = now
-        incident.next_retry_at = now + backoff(incident.attempts, settings)
+        incident.next_retry_at = retry(incident.attempts)
     session.flush()
     return incident
 
 
-def resolve(session: Session, instance_id: int, now: datetime, by: str = SYSTEM.username) -> None:
-    """The case moved on: close its open incident (called in the transaction of the success)."""
-    incident = open_incident(session, instance_id)
-    if incident is not None:
-        close(incident, now, by)
+def resolve(session: Session, instance_id: int, now: datetime, by: str = SYSTEM.username,
+            kinds: tuple[str, ...] = ("timer", "step")) -> None:
+    """The case moved on: close its open incidents of these kinds (in the transaction of the success),
+    in one statement."""
+    session.execute(update(Incident).where(Incident.instance_id == instance_id, Incident.kind.in_(kinds),
+                                           Incident.resolved_at.is_(None))
+                    .values(resolved_at=now, resolved_by=by, next_retry_at=None)
+                    .execution_options(synchronize_session=False))
 
 
 def close(incident: Incident, now: datetime, by: str = SYSTEM.username) -> None:
@@ -82,7 +91,7 @@ def request_retry(session: Session, incident_id: int, actor: Actor, now: datetim
     if "manager" not in actor.groups:
         raise NotAllowed("only managers may retry an incident")
     incident = session.get(Incident, incident_id) if 0 < incident_id < 2 ** 63 else None
-    if incident is None or incident.resolved_at is not None:
+    if incident is None or incident.resolved_at is not None or incident.kind != "timer":
         raise NotFound(f"no open incident {incident_id}")
     incident.next_retry_at = now
     instance = session.get(ProcessInstance, incident.instance_id)

@@ -339,6 +339,15 @@ class MediaCitation(Base):
     cited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class MediaUploader(Base):
+    """A further user who uploaded the very same bytes (stored once, by digest): it is theirs too."""
+
+    __tablename__ = "media_uploaders"
+    digest: Mapped[str] = mapped_column(ForeignKey("media_items.digest", ondelete="CASCADE"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 Index("ix_media_uploader", MediaItem.uploaded_by, MediaItem.uploaded_at)
 
 

@@ -46,10 +46,21 @@ class Steps:
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
         self.settings = settings
         self.clock = clock
-        self.media = MediaStore(settings.media_dir, settings.max_upload_bytes)
+        self.media = MediaStore(settings.media_dir, settings.max_upload_bytes, settings.media_quota_bytes,
+                                timedelta(hours=settings.media_quarantine_hours))
         self.definitions = DefinitionCache()
 
     # -- helpers ---------------------------------------------------------------------------
+    def _attachable(self, session: Session, actor, instance_id: int | None) -> Callable[[str], bool]:
+        """The form check for attachments: the actor's own uploads or the case's own files."""
+        return lambda digest: self.media.may_attach(session, digest, actor.username, instance_id)
+
+    def _cite_media(self, session: Session, fields: list[dict], clean: dict, instance_id: int, now) -> None:
+        media_fields = [f["id"] for f in fields if f.get("properties", {}).get("media") == "true"]
+        digests = [d for fid in media_fields for d in clean.get(fid) or []]
+        if digests:
+            self.media.cite(session, digests, instance_id, now)
+
     @property
     def form_limits(self) -> FormLimits:
         s = self.settings
@@ -130,6 +141,10 @@ class Steps:
             details = {"task": getattr(getattr(task, "task_spec", None), "bpmn_id", None),
                        "line": getattr(exc, "line_number", None), "error": str(exc)}
             raise WorkflowFailure(f"the diagram failed while running: {exc}", details) from exc
+        except (ArithmeticError, ValueError, TypeError, RecursionError) as exc:
+            # e.g. a timer of P999999999D: SpiffWorkflow lets the OverflowError through unwrapped
+            raise WorkflowFailure(f"the diagram failed while running: {type(exc).__name__}: {exc}",
+                                  {"task": None, "line": None, "error": str(exc)}) from exc
         return automatic
 
     def _audit_automatic(self, session, instance, tasks, now) -> None:
@@ -165,9 +180,13 @@ class Steps:
         """Save the state and the projection rows that changed since `before` (the projection of the
         workflow as loaded), then flush once: the ORM batches what it can."""
         catalog = self.definition_of(session, instance).activities
-        if not state_applied:
-            apply_state(instance, workflow, now, catalog)
-        fresh = write_projections(session, instance, workflow, now, catalog, before)
+        try:
+            if not state_applied:
+                apply_state(instance, workflow, now, catalog)
+            fresh = write_projections(session, instance, workflow, now, catalog, before)
+        except (ArithmeticError, ValueError) as exc:  # a due date out of range, from a diagram's expression
+            raise WorkflowFailure(f"the diagram failed while running: {type(exc).__name__}: {exc}",
+                                  {"task": None, "line": None, "error": str(exc)}) from exc
         if instance.state != "active":  # an ended case has no timer left to fail
             incidents.resolve(session, instance.id, now)
         try:

@@ -8,13 +8,14 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import audit, notifications
+from . import audit, incidents, notifications
 from .errors import (
     ConcurrentChange,
     InvalidForm,
     NotAllowed,
     NotFound,
     TaskClaimed,
+    WorkflowFailure,
 )
 from .forms import validate_form
 from .models import DisclosureEntry
@@ -112,14 +113,19 @@ class TaskCommands(Steps):
         before = projection(workflow)
         activity = definition.activities[row.activity_id]
         clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
-                              settings_options=self.settings_options, media_exists=self.media.exists, html=html,
+                              settings_options=self.settings_options, html=html,
+                              media_exists=self._attachable(session, actor, instance.id),
                               limits=self.form_limits)
         now = self.clock()
 
         def run():
             task.set_data(**clean)
             task.run()
-        automatic = self._run(workflow, run)
+        try:
+            automatic = self._run(workflow, run)
+        except WorkflowFailure as exc:  # names the case, so the failure can become an incident on it
+            exc.details.setdefault("processInstanceId", instance.id)
+            raise
         before = replace(before, ready=before.ready - {task_id})  # its row is marked completed just below
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
         row.assignee = row.assignee or actor.username
@@ -132,6 +138,8 @@ class TaskCommands(Steps):
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)
+        self._cite_media(session, activity.get("form", []), clean, instance.id, now)
+        incidents.resolve(session, instance.id, now, actor.username, kinds=("step",))
         return self._finish(session, instance, workflow, now, before, state_applied=True)
 
     def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:

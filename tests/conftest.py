@@ -20,10 +20,10 @@ from engine.users import create_user
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("RELEASEDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RUNTIME_TABLES = (
-    "incidents", "media_citations", "human_task_groups", "human_tasks", "activity_positions", "subscriptions",
-    "disclosure_log", "notifications", "notification_preferences", "saved_filters", "idempotency_keys",
-    "process_instances", "audit_records", "audit_streams", "audit_checkpoints", "audit_checkpointed",
-    "api_tokens", "web_sessions", "user_groups", "users", "media_items",
+    "incidents", "media_citations", "media_uploaders", "human_task_groups", "human_tasks", "activity_positions",
+    "subscriptions", "disclosure_log", "notifications", "notification_preferences", "saved_filters",
+    "idempotency_keys", "process_instances", "audit_records", "audit_streams", "audit_checkpoints",
+    "audit_checkpointed", "api_tokens", "web_sessions", "user_groups", "users", "media_items",
     "process_definitions", "resources", "deployments",
 )
 

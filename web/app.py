@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine import ReleaseDesk, Settings, load_settings
 
 from . import auth as auth_module
-from .errors import register_error_handlers
+from .errors import AsciiIntConverter, register_error_handlers
 
 csrf = CSRFProtect()
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, desk: ReleaseDesk | None = None
         TESTING=settings.testing,
         PROPAGATE_EXCEPTIONS=False,
     )
+    app.url_map.converters["int"] = AsciiIntConverter  # before any route is registered
     app.extensions["releasedesk"] = desk or ReleaseDesk(settings)
     csrf.init_app(app)
     auth_module.init_app(app)

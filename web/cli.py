@@ -125,6 +125,10 @@ def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event, verbos
             deliver(desk)  # due/overdue notices, then email from the outbox
         except Exception as exc:
             print(f"notification worker: {exc}", file=sys.stderr)
+        try:
+            desk.purge_media_quarantine()
+        except Exception as exc:
+            print(f"timer worker: media quarantine: {exc}", file=sys.stderr)
         stop.wait(interval)
 
 

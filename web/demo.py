@@ -80,6 +80,9 @@ def _cases(desk: ReleaseDesk, a: dict[str, Actor]) -> int:
         photo = desk.runtime.media.store(s, sample_png(), "appeal-photo.png", "requester", desk.clock()).digest
         cctv = desk.runtime.media.store(s, sample_png((120, 40, 40)), "cctv-still.png", "requester",
                                         desk.clock()).digest
+        # An upload belongs to its uploader: the family liaison officer uploads the tribute image.
+        tribute = desk.runtime.media.store(s, sample_png((40, 90, 60)), "tribute.png", a["flo"].username,
+                                           desk.clock()).digest
     today = desk.clock().date().isoformat()
     approve = {"decision": "approve", "rationale": "Necessary and proportionate: other enquiries exhausted.",
                "risk_assessment": "Low risk to third parties; face only.", "images_verified": True,
@@ -107,7 +110,7 @@ def _cases(desk: ReleaseDesk, a: dict[str, Actor]) -> int:
          a["requester"], []),
         ("tribute_image", "DEMO-TI-001", {"summary": "Tribute after a road collision", "deceased_name": "J. Smith",
                                           "family_consent": True, "family_wording": "A loving father.",
-                                          "media_items": [photo]}, a["flo"], []),
+                                          "media_items": [tribute]}, a["flo"], []),
         ("custody_image", "DEMO-CI-001", {"summary": "Convicted of GBH today", "offender_name": "A. Person",
                                           "offence": "Grievous bodily harm", "conviction_date": today,
                                           "sentence_type": "custodial", "media_request": True,

@@ -11,8 +11,9 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, ValidationError
 
-from engine import EngineError, InvalidForm, Unavailable
+from engine import EngineError, InvalidForm, Unavailable, WorkflowFailure
 from engine.db import is_transient, worth_retrying
 
 log = logging.getLogger("releasedesk.web")
@@ -70,11 +71,26 @@ def retry_transient(app: Flask, attempts: int = 3) -> None:
     app.dispatch_request = dispatch_request
 
 
+class AsciiIntConverter(IntegerConverter):
+    """`<int:...>` in routes: ASCII digits only (werkzeug's own takes "١٢" too), 1 to 2^63-1;
+    anything else matches no route, so it answers 404 like an unknown id."""
+
+    regex = r"[0-9]{1,19}"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= INT64_MAX:
+            raise ValidationError()
+        return number
+
+
 def register_error_handlers(app: Flask) -> None:
     retry_transient(app)
 
     @app.errorhandler(EngineError)
     def engine_error(exc: EngineError):
+        if isinstance(exc, WorkflowFailure) and exc.details.get("processInstanceId"):
+            _record_step_incident(app, exc)
         return error_response(exc.status, exc.message, exc.details)
 
     @app.errorhandler(CSRFError)
@@ -125,3 +141,16 @@ def xml_download(content: bytes, key: str, version: int):
     safe_key = re.sub(r"[^A-Za-z0-9_.-]", "_", key)[:100]
     response.headers["Content-Disposition"] = f'attachment; filename="{safe_key}-v{version}.bpmn"'
     return response
+
+
+def _record_step_incident(app: Flask, exc: WorkflowFailure) -> None:
+    """A person's action failed inside the diagram (their transaction is rolled back): record it on
+    the case for managers, in a transaction of its own. Never let this hide the original error."""
+    from engine import incidents
+    desk = app.extensions["releasedesk"]
+    try:
+        with desk.transaction() as s:
+            incidents.record_failure(s, int(exc.details["processInstanceId"]), exc, desk.clock(), desk.settings,
+                                     kind="step")
+    except Exception:
+        log.exception("could not record an incident for case %s", exc.details.get("processInstanceId"))

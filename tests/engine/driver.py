@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import Actor, ReleaseDesk, queries
-from engine.models import DisclosureEntry
+from engine.models import DisclosureEntry, MediaCitation, MediaItem
 from web.demo import sample_png
 
 LEGAL_CLEAR = {
@@ -22,6 +22,7 @@ class Case:
     def __init__(self, desk: ReleaseDesk, key: str, business_key: str, variables: dict[str, Any],
                  actor: Actor) -> None:
         self.desk = desk
+        adopt_uploads(desk, variables, actor)
         with desk.transaction() as s:
             self.view = desk.runtime.start(s, key, business_key, variables, actor)
         self.id = self.view["id"]
@@ -55,6 +56,7 @@ class Case:
 
     def complete(self, activity_id: str, actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
         task = self.task(activity_id)
+        adopt_uploads(self.desk, values, actor)
         with self.desk.transaction() as s:
             self.view = self.desk.runtime.complete(s, task["id"], actor, values)
         return self.view
@@ -82,6 +84,20 @@ def media(desk: ReleaseDesk, rgb: tuple[int, int, int] = (31, 58, 104), name: st
     """Store a small real PNG as an attachment uploaded by `uploader`; return its digest."""
     with desk.transaction() as s:
         return desk.runtime.media.store(s, sample_png(rgb), name, uploader, desk.clock()).digest
+
+
+def adopt_uploads(desk: ReleaseDesk, values: dict[str, Any], actor: Actor) -> None:
+    """Files a step attaches are uploaded by whoever submits it (an upload belongs to its uploader):
+    hand the not-yet-attached files that `media()` stored to the submitting actor."""
+    digests = [v for value in values.values() if isinstance(value, list) for v in value
+               if isinstance(v, str) and len(v) == 64]
+    if not digests:
+        return
+    with desk.transaction() as s:
+        cited = set(s.scalars(select(MediaCitation.digest).where(MediaCitation.digest.in_(digests))))
+        for item in s.scalars(select(MediaItem).where(MediaItem.digest.in_(digests))):
+            if item.digest not in cited:
+                item.uploaded_by = actor.username
 
 
 def disclosures(desk: ReleaseDesk, case: Case) -> list[DisclosureEntry]:

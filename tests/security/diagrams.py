@@ -65,3 +65,23 @@ def wide_parallel(branches: int) -> bytes:
     <bpmn:endEvent id="End_wide" name="Done"><bpmn:incoming>F_out</bpmn:incoming></bpmn:endEvent>
   </bpmn:process>
 </bpmn:definitions>''').encode()
+
+
+def step_process(key: str, script_after: str) -> bytes:
+    """start -> user task (sio) -> script -> user task (ccd) -> end: the script runs when the SIO completes."""
+    return (HEADER.format(key=key) + f'''
+  <bpmn:process id="{key}" name="{key}" isExecutable="true" camunda:candidateStarterGroups="requester">
+    <bpmn:startEvent id="Start_{key}" name="Start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Decide_{key}" name="Decide" camunda:candidateGroups="sio"><bpmn:incoming>F1</bpmn:incoming>
+      <bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="After_{key}" name="After the decision" scriptFormat="python"><bpmn:incoming>F2</bpmn:incoming>
+      <bpmn:outgoing>F3</bpmn:outgoing><bpmn:script>{escape(script_after)}</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="Publish_{key}" name="Publish" camunda:candidateGroups="ccd"><bpmn:incoming>F3</bpmn:incoming>
+      <bpmn:outgoing>F4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="End_{key}" name="Done"><bpmn:incoming>F4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Start_{key}" targetRef="Decide_{key}"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="Decide_{key}" targetRef="After_{key}"/>
+    <bpmn:sequenceFlow id="F3" sourceRef="After_{key}" targetRef="Publish_{key}"/>
+    <bpmn:sequenceFlow id="F4" sourceRef="Publish_{key}" targetRef="End_{key}"/>
+  </bpmn:process>
+</bpmn:definitions>''').encode()

@@ -62,3 +62,16 @@ def test_starting_a_case_whose_script_explodes_answers_an_error_and_stores_nothi
     assert "whole numbers are limited" in failed.value.message
     with desk.read() as s:
         assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0
+
+
+def test_a_timer_of_a_billion_days_in_a_diagram_answers_an_error_not_a_crash(desk, deploy_xml, actors):
+    """SpiffWorkflow lets the date overflow through unwrapped; it must reach the caller as the
+    diagram's failure (422), with nothing stored."""
+    from .diagrams import timer_process
+    deploy_xml("far.bpmn", timer_process("far", "ok = True").replace(b'"PT1H"', b'"P999999999D"'))
+    with pytest.raises(WorkflowFailure) as failed:
+        with desk.transaction() as s:
+            desk.runtime.start(s, "far", "FAR-1", {}, actors["requester"])
+    assert failed.value.status == 422 and "OverflowError" in failed.value.message
+    with desk.read() as s:
+        assert s.scalar(select(func.count()).select_from(ProcessInstance)) == 0

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import SYSTEM, ReleaseDesk
+from engine import SYSTEM, ReleaseDesk, incidents
 from engine.deployment import deploy
 from engine.models import AuditRecord
 from tests.conftest import PASSWORD
@@ -75,3 +75,36 @@ def test_other_roles_cannot_retry(web_desk, desk, actors):
     _login(client, "sam")
     token = _token(client.get("/inbox").get_data(as_text=True))
     assert client.post("/incidents/1/retry", data={"csrf_token": token}).status_code == 403
+
+
+def test_a_step_failing_for_a_person_is_an_incident_until_it_succeeds(web_desk, actors):
+    """The SIO's completion runs a script that breaks a bound: the SIO gets a 422 naming the bound,
+    nothing is saved, and managers see a step incident (no automatic retry) that resolves once the
+    step succeeds on a corrected version."""
+    from engine.migration import migrate_instance
+    from tests.web.conftest import Api
+
+    from .diagrams import step_process
+    with web_desk.transaction() as s:
+        deploy(s, [("stepper.bpmn", step_process("stepper", POISON))], SYSTEM, web_desk.clock())
+    case = Case(web_desk, "stepper", "S-1", {}, actors["requester"])
+    api = Api(create_app(web_desk.settings, desk=web_desk).test_client())
+    task = case.task("Decide_stepper")["id"]
+    r = api.post(f"/api/tasks/{task}/complete", "sam", json={"variables": {}})
+    assert r.status_code == 422 and "whole numbers are limited" in r.get_json()["error"]
+    assert case.open_activities() == ["Decide_stepper"]
+    with web_desk.read() as s:
+        [incident] = incidents.list_open(s, case.id)
+    assert (incident["kind"], incident["activityId"], incident["nextRetryAt"]) == ("step", "After_stepper", None)
+
+    client = create_app(web_desk.settings, desk=web_desk).test_client()
+    _login(client, "max")
+    page = client.get(f"/instances/{case.id}").get_data(as_text=True)
+    assert "Resolves when the step next succeeds" in page and "Retry now" not in page
+
+    with web_desk.transaction() as s:
+        deploy(s, [("stepper.bpmn", step_process("stepper", "a = 3"))], SYSTEM, web_desk.clock())
+        migrate_instance(s, web_desk.runtime, case.id, actors["manager"], 2)
+    assert api.post(f"/api/tasks/{task}/complete", "sam", json={"variables": {}}).status_code == 200
+    with web_desk.read() as s:
+        assert incidents.list_open(s, case.id) == []

@@ -71,3 +71,11 @@ def test_list_fields_are_bounded():
         validate_form(fields, {"published_urls": ["https://police.example/a"] * 101})
     assert refused.value.details["published_urls"] == "At most 100 entries."
 
+
+
+def test_a_cancellation_reason_has_a_maximum_length(desk, actors):
+    case = Case(desk, "general_release", "GR-CANCEL", {**START, "media_items": [media(desk)]}, actors["requester"])
+    with pytest.raises(InvalidForm) as refused, desk.transaction() as s:
+        desk.runtime.cancel(s, case.id, actors["manager"], "x" * (20 * 1024 * 1024))
+    assert "at most 20,000 characters" in refused.value.details["reason"]
+    assert case.state == "active"

@@ -1,4 +1,4 @@
-"""incidents of failing timers and steps; which cases cite which uploads
+"""incidents of failing timers; which cases cite which uploads, and who uploaded them
 
 Revision ID: 0006
 Revises: 0002
@@ -43,6 +43,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('media_citations', schema=None) as batch_op:
         batch_op.create_index('ix_media_citations_instance_id', ['instance_id'], unique=False)
+    op.create_table(
+        'media_uploaders',
+        sa.Column('digest', sa.String(length=64), nullable=False),
+        sa.Column('username', sa.String(length=80), nullable=False),
+        sa.Column('uploaded_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['digest'], ['media_items.digest'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('digest', 'username'),
+    )
     with op.batch_alter_table('media_items', schema=None) as batch_op:
         batch_op.create_index('ix_media_uploader', ['uploaded_by', 'uploaded_at'], unique=False)
     # Uploads that cases already use (their digests are in the case's saved state) are cited now, so
@@ -57,5 +65,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('media_items', schema=None) as batch_op:
         batch_op.drop_index('ix_media_uploader')
+    op.drop_table('media_uploaders')
     op.drop_table('media_citations')
     op.drop_table('incidents')
