@@ -22,7 +22,7 @@ PG_BASE = os.environ.get("RELEASEDESK_TEST_PG_URL", "postgresql+psycopg://postgr
 RUNTIME_TABLES = (
     "human_task_groups", "human_tasks", "activity_positions", "subscriptions", "disclosure_log",
     "process_instances", "audit_records", "audit_head", "user_groups", "users", "media_items",
-    "process_definitions", "resources", "deployments",
+    "definition_publications", "process_definitions", "resources", "deployments",
 )
 
 ACTORS = {
