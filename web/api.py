@@ -81,13 +81,15 @@ def create_deployment():
         raise InvalidForm("No files.", {"problems": [{"file": None, "line": None, "element": None,
                                                       "message": "send one or more files in the field 'files'"}]})
     files = [(u.filename or "upload", u.read()) for u in uploads]
+    draft = (request.form.get("draft") or "").lower() in ("true", "1", "yes", "on")
     try:
         with desk().transaction() as s:
-            result = deploy(s, files, g.actor, desk().clock(), source="api")
+            result = deploy(s, files, g.actor, desk().clock(), source="api", draft=draft)
     except DeploymentRejected as exc:
         return error_response(400, "The diagrams have problems; nothing was deployed.", {"problems": exc.problems})
-    return jsonify({"id": result["id"], "definitions": [{"key": d["key"], "version": d["version"]}
-                                                       for d in result["definitions"]]}), 201
+    return jsonify({"id": result["id"], "definitions": [
+        {"key": d["key"], "version": d["version"], **({"status": "draft"} if d.get("status") else {})}
+        for d in result["definitions"]]}), 201
 
 
 @bp.post("/process-definitions/<key>/start")
