@@ -15,6 +15,7 @@ from engine.deployment import deploy
 from engine.drafts import is_draft, version_states
 from engine.migration import MIGRATE_GROUPS, active_on_version, check, migrate_version
 from engine.models import ProcessDefinition, Resource
+from engine.users import GROUPS
 from engine.versions import diff_versions, executable_process_ids
 from engine.xmlsafe import UnsafeXml
 
@@ -105,7 +106,7 @@ def designer_edit(key: str):
         latest = q.get_definition(s, key)
         name, version, filename = d.name, d.version, d.resource.name
     return render_template("manage/modeler.html", key=key, name=name, version=version, latest=latest.version,
-                           filename=filename)
+                           filename=filename, groups=list(GROUPS))
 
 
 @bp.post("/designer/edit/<key>")

@@ -222,7 +222,7 @@ def save_xml(client, key: str, content: bytes):
 def test_modeler_saves_a_new_version_or_reports_problems(client, desk):
     login(client, "dee")
     page = html(client.get("/designer/edit/wanted_person"))
-    assert 'data-save-url="/designer/edit/wanted_person"' in page and "bpmn-modeler.production.min.js" in page
+    assert 'data-save-url="/designer/edit/wanted_person"' in page and "vendor/modeler/modeler.js" in page and "data-groups=" in page
     r = save_xml(client, "wanted_person", WANTED.replace(b'name="Remove appeal"', b'name="Take the appeal down"'))
     assert r.status_code == 200 and r.get_json()["version"] == 2 and r.get_json()["changed"] is True
     assert r.get_json()["status"] == "draft" and r.get_json()["url"] == "/designer/review/wanted_person/2"

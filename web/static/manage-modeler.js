@@ -1,11 +1,13 @@
-/* Release Desk: the in-browser modeler (bpmn-js Modeler, served from node_modules by the app).
+/* Release Desk: the in-browser modeler (bpmn-js Modeler with the properties panel, from the bundle
+ * in static/vendor/modeler/ built by `npm run build`).
  *
  * Loads the chosen version's XML from data-xml-url; "Save draft" POSTs the edited XML to
  * data-save-url with the CSRF token in X-CSRFToken. The server checks it as it checks an upload and
  * stores it as a draft version (live only once someone else publishes it), answering
  * {ok, version, changed, url (review page), testRunUrl} or {ok: false, problems: [{file, line, element, message}]}.
- * The XML source panel lets a designer edit what the modeler has no field for (candidate groups,
- * forms, expressions) and load it back. #modeler gets data-ready="true" once the diagram is shown. */
+ * The properties panel edits candidate groups (checkboxes fed from data-groups), forms, timers,
+ * conditions, messages and documentation; the XML source panel remains for anything else.
+ * #modeler gets data-ready="true" once the diagram is shown. */
 (function () {
   "use strict";
 
@@ -94,8 +96,12 @@
     el = document.getElementById("modeler");
     status = document.getElementById("save-status");
     saveButton = document.getElementById("save");
-    if (!el || !window.BpmnJS) { return; }
-    modeler = new window.BpmnJS({ container: el.querySelector(".canvas") });
+    if (!el || !window.ReleaseDeskModeler) { return; }
+    modeler = window.ReleaseDeskModeler({
+      container: el.querySelector(".canvas"),
+      propertiesParent: el.querySelector(".properties"),
+      groups: JSON.parse(el.dataset.groups || "[]")
+    });
     var response = await fetch(el.dataset.xmlUrl, { credentials: "same-origin" });
     if (!response.ok) { throw new Error("could not load the diagram (" + response.status + ")"); }
     await load(await response.text());
