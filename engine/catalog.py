@@ -301,6 +301,8 @@ def _activity(process, node, tag: str, lanes: dict, messages: dict, catalog: dic
     if len(definitions) > 1:
         problems.add(node, "an event with several message definitions is not supported: draw one "
                      "message event per message")
+    # Variables a message declares (`variable:NAME` properties on its catch event) are set by it.
+    sets.update(p[len("variable:"):] for p in props if p.startswith("variable:") and len(p) > len("variable:"))
     for msg in definitions:
         name = messages.get(msg.get("messageRef"))
         if not name:

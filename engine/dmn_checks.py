@@ -125,6 +125,18 @@ def split_decision(root: etree._Element, decision_id: str) -> etree._Element:
     """A copy of a DMN document holding only `decision_id` (no diagram), which is what the engine's
     one-decision-per-file parser needs."""
     copy_root = copy.deepcopy(root)
+    # The engine's parser reads every child of a table as input, output or rule: comments, and the
+    # annotation column Camunda Modeler adds, would stop it with an error a designer cannot read.
+    for node in copy_root.xpath("//comment() | //processing-instruction() | //*[local-name()='annotation']"):
+        parent = node.getparent()
+        if parent is not None:
+            if node.tail and node.tail.strip():
+                previous = node.getprevious()
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + node.tail
+                else:
+                    parent.text = (parent.text or "") + node.tail
+            parent.remove(node)
     for child in list(copy_root):
         if not isinstance(child.tag, str):
             continue

@@ -232,3 +232,30 @@ def test_feel_cells_get_what_to_write_instead(desk, cell, hint):
     dmn = (TRICKY / "drd_two_decisions.dmn").read_bytes().replace(
         b'<inputEntry id="ch_r1_in"><text>True</text>', f'<inputEntry id="ch_r1_in"><text>{cell}</text>'.encode())
     assert hint in only(rejected(desk, [("screens.dmn", dmn)]), "ch_r1_in")["message"]
+
+
+def test_a_variable_a_message_declares_may_be_read(desk):
+    declared = MINI.replace(
+        b'<bpmn:intermediateCatchEvent id="Event_done" name="Done">',
+        b'<bpmn:intermediateCatchEvent id="Event_done" name="Done"><bpmn:extensionElements><camunda:properties>'
+        b'<camunda:property name="variable:done_note" value="string"/></camunda:properties></bpmn:extensionElements>')
+    declared = declared.replace(b'<bpmn:sequenceFlow id="Flow_6" sourceRef="Event_done" targetRef="End_done"/>',
+                                b'<bpmn:sequenceFlow id="Flow_6" sourceRef="Event_done" targetRef="End_done">'
+                                b'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">done_note != \'\''
+                                b'</bpmn:conditionExpression></bpmn:sequenceFlow>')
+    assert deploy(desk, [("mini.bpmn", declared)])["definitions"][0]["version"] == 1
+    undeclared = declared.replace(b'name="variable:done_note"', b'name="other"')
+    assert "reads done_note" in only(rejected(desk, [("mini.bpmn", undeclared)]), "Flow_6")["message"]
+
+
+def test_camunda_annotation_column_and_comments_in_a_table_run(desk, actors):
+    dmn = (TRICKY / "drd_two_decisions.dmn").read_bytes().replace(
+        b'<output id="ch_out" label="Channel" name="channel" typeRef="string"/>',
+        b'<output id="ch_out" label="Channel" name="channel" typeRef="string"/><annotation name="Notes"/>'
+        b"<!-- press office asked for this -->").replace(
+        b'<outputEntry id="ch_r1_out"><text>\'press_conference\'</text></outputEntry>',
+        b'<outputEntry id="ch_r1_out"><text>\'press_conference\'</text></outputEntry>'
+        b'<annotationEntry><text>high profile goes to a press conference</text></annotationEntry>')
+    deploy(desk, [("screens.dmn", dmn)] + files("uses_channel_screen.bpmn"))
+    case = Case(desk, "channel_choice", "D-2", {"high_profile": True}, actors["requester"])
+    assert case.variables["channel"] == "press_conference"
