@@ -251,9 +251,12 @@ def deploy(session: Session, files: list[tuple[str, bytes]], actor: Actor, now: 
     parsed, decisions, built = check(session, files)
     result, to_create = [], []
     for f, catalog, spec_json, digest in built:
-        newest = _newest(session, catalog["key"])
-        if newest is not None and newest.content_hash == digest:
-            result.append({"key": catalog["key"], "version": newest.version, "changed": False})
+        # Unchanged when it equals the live version (a restart's `init` while a draft waits) or the
+        # newest one (saving the same draft twice).
+        same = [d for d in (find_definition(session, catalog["key"]), _newest(session, catalog["key"]))
+                if d is not None and d.content_hash == digest]
+        if same:
+            result.append({"key": catalog["key"], "version": same[0].version, "changed": False})
         else:
             to_create.append((f, catalog, spec_json, digest))
     new_dmns = [f for f in parsed if f.kind == "dmn" and any(d["id"] in decisions.changed for d in f.decisions)]

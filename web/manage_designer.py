@@ -12,9 +12,9 @@ from sqlalchemy import select
 from engine import Conflict, DeploymentRejected
 from engine import queries as q
 from engine.deployment import deploy
-from engine.drafts import is_draft, version_states
+from engine.drafts import is_draft
 from engine.migration import MIGRATE_GROUPS, active_on_version, check, migrate_version
-from engine.models import ProcessDefinition, Resource
+from engine.models import DefinitionPublication, ProcessDefinition, Resource
 from engine.users import GROUPS
 from engine.versions import diff_versions, executable_process_ids
 from engine.xmlsafe import UnsafeXml
@@ -35,11 +35,11 @@ def _overview(session) -> dict:
         seen.update(res.decision_ids)
         if fresh:
             decisions.append({"name": res.name, "decisions": fresh, "deployment": res.deployment_id})
-    drafts = [(d, states) for d in session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.key,
-                                                                                      ProcessDefinition.version))
-              if (states := version_states(session, d.key))[d.version]["status"] == "draft"]
-    return {"definitions": definitions, "version_counts": counts, "decisions": decisions,
-            "drafts": [d for d, _s in drafts]}
+    pub = DefinitionPublication
+    drafts = list(session.scalars(
+        select(ProcessDefinition).join(pub, pub.definition_id == ProcessDefinition.id)
+        .where(DefinitionPublication.status == "draft").order_by(ProcessDefinition.key, ProcessDefinition.version)))
+    return {"definitions": definitions, "version_counts": counts, "decisions": decisions, "drafts": drafts}
 
 
 def _render_designer(problems=None, status: int = 200, checked: list | None = None):

@@ -93,3 +93,12 @@ def test_uploads_not_marked_draft_go_live_at_once(desk, mini):
     assert deploy(desk, [("mini.bpmn", RENAMED)])["definitions"][0]["version"] == 2  # straight to live
     with desk.transaction() as s:
         assert q.find_definition(s, mini).version == 2
+
+
+def test_no_case_moves_to_a_draft(desk, mini, actors):
+    from engine.migration import MigrationRefused, migrate_instance
+    case = Case(desk, mini, "M-1", {}, actors["requester"])
+    save_draft(desk)
+    with desk.transaction() as s, pytest.raises(MigrationRefused, match="draft"):
+        migrate_instance(s, desk.runtime, case.id, DEE, 2)
+    assert case.refresh()["version"] == 1
