@@ -70,9 +70,11 @@ def openapi_document() -> dict[str, Any]:
                                       "content": {"application/xml": {"schema": {"type": "string"}}}},
                               "404": {"description": "Unknown key or version", **_json(_ERROR)}}}},
             "/api/deployments": {"post": {
-                "summary": "Validate and deploy BPMN/DMN files (group designer)",
+                "summary": "Validate and deploy BPMN/DMN files (group designer); draft=true stores drafts that "
+                           "go live only when someone else publishes them",
                 "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "draft": {"type": "string", "enum": ["true", "false"]}}}}}},
                 "responses": _responses("201", obj, 400, 403, 413)}},
             "/api/process-definitions/{key}/start": {"post": {
                 "summary": "Start a case", "parameters": [_param("key", "path")],

@@ -259,3 +259,12 @@ def test_camunda_annotation_column_and_comments_in_a_table_run(desk, actors):
     deploy(desk, [("screens.dmn", dmn)] + files("uses_channel_screen.bpmn"))
     case = Case(desk, "channel_choice", "D-2", {"high_profile": True}, actors["requester"])
     assert case.variables["channel"] == "press_conference"
+
+
+def test_starter_groups_on_the_start_event_are_honoured_too(desk, actors):
+    on_start = MINI.replace(b'<bpmn:startEvent id="StartEvent_request" name="Request">',
+                            b'<bpmn:startEvent id="StartEvent_request" name="Request" camunda:candidateStarterGroups="ccd">')
+    deploy(desk, [("mini.bpmn", on_start)])
+    with pytest.raises(NotAllowed):
+        Case(desk, "mini_approval", "S-3", {}, actors["requester"])
+    assert Case(desk, "mini_approval", "S-4", {}, actors["ccd"]).open_activities() == ["approve_release"]
