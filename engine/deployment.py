@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .catalog import build_catalog
+from .catalog import BPMN, CAMUNDA, build_catalog
 from .deploy_checks import call_problems, called_activities, related_sets, variable_problems
 from .dmn_checks import dmn_problems, split_decision
 from .errors import DeploymentRejected
@@ -75,12 +75,19 @@ def _read(files: list[tuple[str, bytes]]) -> tuple[list[_File], list[dict]]:
                 xsd_validator().validate(tree.getroot(), name)
                 found = []
             except ValidationException as exc:
-                found = [_problem(name, exc.line_number or None, exc.id or None, f"BPMN schema: {exc}")]
+                found = [_problem(name, exc.line_number or None, exc.id or None, f"BPMN schema: {_readable(str(exc))}")]
             if not found:
                 f.catalogs, found = build_catalog(tree, name)
         problems.extend(found)
         parsed.append(f)
     return parsed, problems
+
+
+def _readable(message: str) -> str:
+    """Schema messages name elements as {namespace}tag; say bpmn:tag and camunda:tag as a modeler does."""
+    for uri, prefix in ((BPMN, "bpmn:"), (CAMUNDA, "camunda:")):
+        message = message.replace("{" + uri + "}", prefix)
+    return message.split("\n")[0]
 
 
 def _deployed_dmns(session: Session) -> dict[str, Resource]:

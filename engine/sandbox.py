@@ -14,6 +14,7 @@ from SpiffWorkflow.util.task import TaskState
 from .case_commands import FORCE_DEFAULTS
 from .config import Settings
 from .errors import InvalidForm
+from .event_commands import _message_definition
 from .expressions import UnsafeExpression
 from .forms import validate_form
 from .projections import ready_user_tasks, waiting_events
@@ -122,11 +123,7 @@ def _apply(workflow, catalog, step, options, settings, designer) -> dict[str, An
             task.internal_data["event_fired"] = True
             workflow.refresh_timers()
         else:
-            definition = task.task_spec.event_definition
-            for d in getattr(definition, "event_definitions", [definition]):
-                if getattr(d, "name", None) == name:
-                    definition = d
-            workflow.send_event(BpmnEvent(definition, {"payload": {}, "result_var": name}))
+            workflow.send_event(BpmnEvent(_message_definition(task, name), {"payload": {}, "result_var": name}))
         workflow.do_engine_steps()
         label = catalog["activities"].get(activity_id, {}).get("name", activity_id)
         return {"kind": kind, "activity": activity_id, "name": label, "values": {}}
