@@ -123,3 +123,20 @@ def test_saving_an_untouched_diagram_changes_no_element(page, live_desk):
     page.goto("/designer/diff/general_release?from=1&to=2")
     assert page.locator("#no-changes").count() == 1, page.inner_text("main")  # ...but changes nothing in it
     assert "layout" not in page.inner_text("main")
+
+
+def test_message_senders_are_ticked_from_the_product_groups(page, live_desk):
+    login(page, "dee")
+    open_modeler(page)
+    select_element(page, "Event_withdrawn")
+    senders = open_group(page, "releasedesk-senders")
+    senders.locator("#bio-properties-panel-rd-sender-sio").check()
+    senders.locator("#bio-properties-panel-rd-sender-oic").check()
+    page.click("#save")
+    page.wait_for_selector("#save-status[data-version='2']")
+    with live_desk.transaction() as s:
+        from engine import queries as q
+        xml = q.get_definition(s, "wanted_person", 2).resource.content.decode()
+    assert '<camunda:property name="senders" value="sio,oic" />' in xml
+    page.goto("/designer/diff/wanted_person?from=1&to=2")
+    assert page.locator("tbody tr").count() == 1 and page.locator('tr[data-element="Event_withdrawn"]').count() == 1
