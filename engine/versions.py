@@ -90,7 +90,32 @@ def _changes(old: etree._Element, new: etree._Element) -> list[str]:
     old_children, new_children = by_tag(old), by_tag(new)
     for tag in sorted(set(old_children) | set(new_children)):
         if old_children.get(tag) != new_children.get(tag):
-            out.append(tag)
+            details = _extension_changes(old, new) if tag == "extensionElements" else []
+            out.extend(f"{tag}: {d}" for d in details) if details else out.append(tag)
+    return out
+
+
+def _extension_parts(node: etree._Element) -> dict[str, dict[str, tuple]]:
+    """Form fields by id and properties by name, each with its signature."""
+    ns = {"b": BPMN, "c": CAMUNDA}
+    fields = {f.get("id"): _signature(f)
+              for f in node.xpath("./b:extensionElements/c:formData/c:formField", namespaces=ns)}
+    props = {p.get("name"): _signature(p)
+             for p in node.xpath("./b:extensionElements/c:properties/c:property", namespaces=ns)}
+    return {"form field": fields, "property": props}
+
+
+def _extension_changes(old: etree._Element, new: etree._Element) -> list[str]:
+    """What changed inside extensionElements, in a designer's words (form fields, properties)."""
+    before, after = _extension_parts(old), _extension_parts(new)
+    out = []
+    for kind in ("form field", "property"):
+        a, b = before[kind], after[kind]
+        out += [f"{kind} added {k}" for k in b if k not in a]
+        out += [f"{kind} removed {k}" for k in a if k not in b]
+        out += [f"{kind} changed {k}" for k in b if k in a and a[k] != b[k]]
+    if list(before["form field"]) != [k for k in after["form field"] if k in before["form field"]]:
+        out.append("form fields reordered")
     return out
 
 

@@ -138,7 +138,7 @@ def test_version_diff_by_element():
     changed = {c["id"]: c for c in diff["changed"]}
     assert changed["inform_media"]["changes"] == ["name: 'Inform media' → 'Inform the media'"]
     assert changed["inform_media"]["oldName"] == "Inform media"
-    assert changed["remove_appeal"]["changes"] == ["extensionElements"]
+    assert changed["remove_appeal"]["changes"] == ["extensionElements: form field changed removed_at"]
     assert set(changed) == {"inform_media", "remove_appeal", "Lane_ccd"}  # the lane gained a node
     assert diff["layoutChanged"] is False
     assert diff_xml(WANTED, WANTED) == {"added": [], "removed": [], "changed": [], "layoutChanged": False}
@@ -158,3 +158,11 @@ def test_diff_ignores_attributes_written_at_their_default_and_layout_formatting(
     non_interrupting = WANTED.replace(b'name="Person apprehended" cancelActivity="true"',
                                       b'name="Person apprehended" cancelActivity="false"')
     assert [c["id"] for c in diff_xml(WANTED, non_interrupting)["changed"]] == ["Event_apprehended_in_review"]
+
+
+def test_diff_names_the_form_fields_and_properties_changed():
+    added = WANTED.replace(b'<camunda:formField id="media_informed_at"',
+                           b'<camunda:formField id="press_contact" label="Press contact" type="string" />'
+                           b'<camunda:formField id="media_informed_at"')
+    changes = next(c for c in diff_xml(WANTED, added)["changed"] if c["id"] == "inform_media")["changes"]
+    assert changes == ["extensionElements: form field added press_contact"]
