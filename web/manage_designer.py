@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import Conflict, DeploymentRejected
 from engine import queries as q
 from engine.deployment import deploy
-from engine.drafts import is_draft
+from engine.drafts import is_draft, version_states
 from engine.migration import MIGRATE_GROUPS, active_on_version, check, migrate_version
 from engine.models import DefinitionPublication, ProcessDefinition, Resource
 from engine.users import GROUPS
@@ -105,8 +105,11 @@ def designer_edit(key: str):
         d = q.get_definition(s, key, int_arg("version"))
         latest = q.get_definition(s, key)
         name, version, filename = d.name, d.version, d.resource.name
+        states = version_states(s, key)
+    drafts = sorted(v for v, st in states.items() if st["status"] == "draft" and v != version)
     return render_template("manage/modeler.html", key=key, name=name, version=version, latest=latest.version,
-                           filename=filename, groups=list(GROUPS))
+                           filename=filename, groups=list(GROUPS), drafts=drafts,
+                           is_draft=states[version]["status"] == "draft")
 
 
 @bp.post("/designer/edit/<key>")

@@ -28,6 +28,8 @@ def test_modeler_draft_reviewed_test_run_and_published_by_someone_else(client, a
     assert r.get_json()["status"] == "draft" and r.get_json()["version"] == 2
     assert live_versions(api)["wanted_person"] == 1
     assert '<tr data-key="wanted_person" data-version="2">' in html(client.get("/designer"))
+    assert 'href="/designer/edit/wanted_person?version=2">draft version 2</a>' in html(
+        client.get("/designer/edit/wanted_person"))
 
     page = html(client.get("/designer/review/wanted_person/2"))
     assert 'id="checks-passed"' in page and '<tr data-element="inform_media">' in page
