@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from .expressions import UnsafeExpression, check_script
-from .lint import expression_error, names_in, timer_error
+from .lint import compared_literals, expression_error, names_in, timer_error
 from .users import GROUPS
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -115,7 +115,7 @@ def _check(node: etree._Element, text: str | None, problems: Problems, what: str
         problems.add(node, f"{what} {error}" if error == "is empty" else f"{what}: {error}", line)
     elif uses is not None:
         uses.append({"element": node.get("id"), "line": line or node.sourceline, "what": what,
-                     "names": names_in(text)})
+                     "names": names_in(text), "text": text})
 
 
 def _groups(text: str | None) -> list[str]:
@@ -229,8 +229,28 @@ def _process_catalog(process: etree._Element, messages: dict, problems: Problems
         else:
             uses.append({"element": timer["element"], "line": timer["line"], "what": f"timer {timer['kind']}",
                          "names": names_in(timer["text"])})
+    _option_problems(catalog, problems)
     catalog["sets"] = sorted(catalog["sets"])
     return catalog
+
+
+def _option_problems(catalog: dict, problems: Problems) -> None:
+    """`decision == 'aprove'` can never be true when every form field `decision` is an enum without
+    that option (and no script or decision table sets it): a typo caught at deploy."""
+    options: dict[str, set[str] | None] = {}
+    for activity in catalog["activities"].values():
+        for f in activity.get("form", []):
+            static = f["type"] == "enum" and "optionsFrom" not in f.get("properties", {})
+            known = options.get(f["id"], set())
+            options[f["id"]] = (known | {o["id"] for o in f["options"]}) if static and known is not None else None
+    scripted = set(catalog["sets"]) - {f["id"] for a in catalog["activities"].values() for f in a.get("form", [])}
+    for use in catalog["uses"]:
+        for name, value in compared_literals(use.get("text") or ""):
+            allowed = options.get(name)
+            if allowed and name not in scripted and value not in allowed:
+                problems.add(None, f"{use['what']}: {value!r} is not an option of {name} "
+                             f"({', '.join(sorted(allowed))}), so this is never true", use["line"])
+                problems.items[-1]["element"] = use["element"]
 
 
 def _activity(process, node, tag: str, lanes: dict, messages: dict, catalog: dict, problems: Problems) -> None:

@@ -160,3 +160,26 @@ def _literal_timer_error(kind: str, value: str) -> str | None:
     except Exception:
         return f"{value!r} is not an ISO 8601 repeating interval such as \"R3/PT1H\""
     return None
+
+
+def compared_literals(text: str) -> list[tuple[str, str]]:
+    """(variable, text literal) pairs an expression compares with ==, != or in [...]."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+            continue
+        left, op, right = node.left, node.ops[0], node.comparators[0]
+        if isinstance(right, ast.Name) and isinstance(op, (ast.Eq, ast.NotEq)):
+            left, right = right, left
+        if not isinstance(left, ast.Name):
+            continue
+        if isinstance(op, (ast.Eq, ast.NotEq)) and isinstance(right, ast.Constant) and isinstance(right.value, str):
+            found.append((left.id, right.value))
+        elif isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (ast.List, ast.Tuple, ast.Set)):
+            found += [(left.id, e.value) for e in right.elts
+                      if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+    return found

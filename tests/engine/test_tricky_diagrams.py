@@ -268,3 +268,10 @@ def test_starter_groups_on_the_start_event_are_honoured_too(desk, actors):
     with pytest.raises(NotAllowed):
         Case(desk, "mini_approval", "S-3", {}, actors["requester"])
     assert Case(desk, "mini_approval", "S-4", {}, actors["ccd"]).open_activities() == ["approve_release"]
+
+
+@pytest.mark.parametrize("condition", ["decision == 'aprove'", "decision in ['approve', 'approved']"])
+def test_comparing_an_enum_with_an_option_it_does_not_have_is_refused(desk, condition):
+    broken = MINI.replace(b"decision == 'approve'", condition.encode())
+    problem = only(rejected(desk, [("mini.bpmn", broken)]), "Flow_approved")
+    assert "is not an option of decision (approve, reject)" in problem["message"]
