@@ -5,7 +5,7 @@ from functools import wraps
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from engine import DeploymentRejected, EngineError, InvalidForm, NotAllowed
+from engine import DeploymentRejected, EngineError, InvalidForm, NotAllowed, NotFound
 from engine import queries as q
 from engine.deployment import deploy
 
@@ -198,3 +198,31 @@ def correlate():
     with desk().transaction() as s:
         ids = desk().runtime.correlate(s, body.get("messageName"), body.get("businessKey"), variables, g.actor)
     return jsonify({"correlated": ids})
+
+
+# --- drafts and review ---
+@bp.get("/process-definitions/<key>/versions")
+@api_auth
+def definition_versions(key: str):
+    """Every version of a pathway with its status: draft, live or published (an earlier one)."""
+    from engine.drafts import REVIEW_GROUPS, version_states
+    if not g.actor.in_any(REVIEW_GROUPS):
+        raise NotAllowed("Only designers and managers may list versions.")
+    with desk().read() as s:
+        versions = q.definition_versions(s, key)
+        if not versions:
+            raise NotFound(f"no process definition {key!r}")
+        states = version_states(s, key)
+        return jsonify([{**q.definition_summary(d), **states[d.version]} for d in versions])
+
+
+@bp.post("/process-definitions/<key>/versions/<int:version>/publish")
+@api_auth
+def publish_version(key: str, version: int):
+    """Publish a draft (someone other than its author) or an earlier version again (roll back)."""
+    from engine.drafts import publish
+    try:
+        with desk().transaction() as s:
+            return jsonify(publish(s, key, version, g.actor, desk().clock()))
+    except DeploymentRejected as exc:
+        return error_response(400, "The checks found problems; nothing was published.", {"problems": exc.problems})

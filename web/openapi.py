@@ -69,6 +69,14 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "BPMN 2.0 XML",
                                       "content": {"application/xml": {"schema": {"type": "string"}}}},
                               "404": {"description": "Unknown key or version", **_json(_ERROR)}}}},
+            "/api/process-definitions/{key}/versions": {"get": {
+                "summary": "Every version with its status (draft, live, published); groups designer, manager",
+                "parameters": [_param("key", "path")],
+                "responses": _responses("200", {"type": "array", "items": obj}, 403, 404)}},
+            "/api/process-definitions/{key}/versions/{version}/publish": {"post": {
+                "summary": "Publish a draft (not by its author) or an earlier version again; groups designer, manager",
+                "parameters": [_param("key", "path"), _param("version", "path", "integer")],
+                "responses": _responses("200", obj, 400, 403, 404, 409)}},
             "/api/deployments": {"post": {
                 "summary": "Validate and deploy BPMN/DMN files (group designer); draft=true stores drafts that "
                            "go live only when someone else publishes them",

@@ -90,3 +90,23 @@ def test_uploads_marked_draft_and_api_drafts(client, api, desk):
     assert live_versions(api)["wanted_person"] == 1
     case = Case(desk, "wanted_person", "WP-9", {**START, "media_items": [media(desk)]}, ACTORS["requester"])
     assert case.refresh()["version"] == 1
+
+
+def test_api_lists_versions_and_publishes_with_a_second_person(api):
+    r = api.post("/api/deployments", "dee", data={"draft": "true", "files": [
+        (io.BytesIO(RENAMED), "wanted_person.bpmn")]}, content_type="multipart/form-data")
+    assert r.status_code == 201
+    versions = api.get("/api/process-definitions/wanted_person/versions", "max").get_json()
+    assert [(v["version"], v["status"]) for v in versions] == [(2, "draft"), (1, "live")]
+    assert api.get("/api/process-definitions/wanted_person/versions", "rita").status_code == 403
+    assert api.get("/api/process-definitions/nope/versions", "max").status_code == 404
+    publish = "/api/process-definitions/wanted_person/versions/2/publish"
+    r = api.post(publish, "dee")
+    assert r.status_code == 403 and "someone else" in r.get_json()["error"]
+    assert api.post(publish, "rita").status_code == 403
+    r = api.post(publish, "max")
+    assert r.status_code == 200 and (r.get_json()["author"], r.get_json()["publisher"]) == ("dee", "max")
+    assert api.post(publish, "max").status_code == 409
+    assert live_versions(api)["wanted_person"] == 2
+    r = api.post("/api/process-definitions/wanted_person/versions/1/publish", "dee")  # roll back
+    assert r.status_code == 200 and r.get_json()["rollback"] is True and live_versions(api)["wanted_person"] == 1
