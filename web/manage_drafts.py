@@ -61,9 +61,19 @@ def _steps() -> list[dict]:
         steps = json.loads(raw)
     except ValueError:
         raise InvalidForm("The test run could not be read.", {"steps": "Start a new test run."}) from None
-    if not isinstance(steps, list) or not all(isinstance(s, dict) for s in steps):
+    if not isinstance(steps, list) or not all(_well_formed(s) for s in steps):
         raise InvalidForm("The test run could not be read.", {"steps": "Start a new test run."})
     return steps
+
+
+def _well_formed(step) -> bool:
+    """A step as this page writes it: kind, activity and values of text (or lists of text)."""
+    if not isinstance(step, dict) or not isinstance(step.get("kind"), str):
+        return False
+    values = step.get("values", {})
+    return (isinstance(step.get("activity", ""), str) and isinstance(values, dict)
+            and all(isinstance(v, str) or (isinstance(v, list) and all(isinstance(i, str) for i in v))
+                    for v in values.values()))
 
 
 def _values(fields: list[dict]) -> dict:

@@ -74,8 +74,9 @@ def test_test_run_shows_field_errors_and_keeps_the_steps(client):
                                    "case_reference": "T-2"})
     page = html(r)
     assert 'id="run-errors"' in page and 'id="err-necessity_justification"' in page and 'id="step-start"' in page
-    r = client.post(run_url, data={"csrf_token": token(client, run_url), "steps": "{not json", "action": "start"})
-    assert r.status_code == 400
+    for bad in ("{not json", '[{"kind": "start", "values": [1]}]', '[{"kind": "task", "values": {"a": {"b": 1}}}]', "[1]"):
+        r = client.post(run_url, data={"csrf_token": token(client, run_url), "steps": bad, "action": "start"})
+        assert r.status_code == 400 and "Start a new test run" in html(r)
 
 
 def test_uploads_marked_draft_and_api_drafts(client, api, desk):
