@@ -29,7 +29,7 @@ from . import audit
 from .compaction import pruned_activities
 from .errors import ConcurrentChange, Conflict, NotAllowed, Unavailable
 from .expressions import UnsafeExpression
-from .models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
+from .models import DefinitionPublication, HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
 from .projections import ready_user_tasks, save
 from .queries import get_definition
 from .specs import dump_state, load_state, new_workflow
@@ -142,7 +142,11 @@ def _plan(instance: ProcessInstance, target: ProcessDefinition) -> _Plan:
 
 
 def _target(session: Session, instance: ProcessInstance, to_version: int | None) -> ProcessDefinition:
-    return get_definition(session, instance.key, to_version or instance.version + 1)
+    target = get_definition(session, instance.key, to_version or instance.version + 1)
+    pub = session.get(DefinitionPublication, target.id)
+    if pub is not None and pub.status == "draft":  # a draft is not reviewed: no case may run on it
+        raise _refuse(instance, target.version, f"version {target.version} is a draft; publish it first")
+    return target
 
 
 def check(session: Session, instance: ProcessInstance, to_version: int | None = None) -> dict[str, Any]:

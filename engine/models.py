@@ -435,3 +435,20 @@ class WebSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     via: Mapped[str] = mapped_column(String(20), default="password")  # password | oidc
+
+
+# --- drafts and review ---
+class DefinitionPublication(Base):
+    """Review state of a definition version. A version without a row went live when it was deployed
+    (uploads and the command line); the modeler's saves and uploads marked draft get a row with
+    status "draft" and go live only when a second person publishes them. Publishing an earlier
+    version again (a roll back) moves its `published_at` forward: the live version of a pathway is
+    its published version with the latest `published_at` (or `deployed_at` when it has no row)."""
+
+    __tablename__ = "definition_publications"
+    definition_id: Mapped[int] = mapped_column(
+        ForeignKey("process_definitions.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(20))  # draft | published
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    published_by: Mapped[str | None] = mapped_column(String(80), nullable=True)

@@ -16,6 +16,7 @@ from .forms import options_for
 from .models import (
     ActivityPosition,
     AuditRecord,
+    DefinitionPublication,
     HumanTask,
     HumanTaskGroup,
     ProcessDefinition,
@@ -37,12 +38,25 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def _live_ranked(key: str | None = None):
+    """Published versions ranked per pathway, the live one first: the latest published_at (a version
+    deployed straight to live counts from its deployed_at). Drafts are never ranked."""
+    pub = DefinitionPublication
+    order = (func.coalesce(pub.published_at, ProcessDefinition.deployed_at).desc(), ProcessDefinition.version.desc())
+    query = (select(ProcessDefinition.id,
+                    func.row_number().over(partition_by=ProcessDefinition.key, order_by=order).label("rank"))
+             .outerjoin(pub, pub.definition_id == ProcessDefinition.id)
+             .where(func.coalesce(pub.status, "published") == "published"))
+    if key is not None:
+        query = query.where(ProcessDefinition.key == key)
+    return query.subquery()
+
+
 def latest_definitions(session: Session) -> list[ProcessDefinition]:
-    newest = (select(ProcessDefinition.key, func.max(ProcessDefinition.version).label("v"))
-              .group_by(ProcessDefinition.key).subquery())
+    """The live version of each pathway (what new cases start on); drafts are never listed."""
+    ranked = _live_ranked()
     return list(session.scalars(
-        select(ProcessDefinition).join(newest, and_(ProcessDefinition.key == newest.c.key,
-                                                    ProcessDefinition.version == newest.c.v))
+        select(ProcessDefinition).join(ranked, and_(ranked.c.id == ProcessDefinition.id, ranked.c.rank == 1))
         .order_by(ProcessDefinition.key)))
 
 
@@ -52,9 +66,13 @@ def definition_summary(d: ProcessDefinition) -> dict[str, Any]:
 
 
 def find_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition | None:
-    """The given version of `key`, or its latest when `version` is None."""
+    """The given version of `key` (draft or not), or its live version when `version` is None."""
     q = select(ProcessDefinition).where(ProcessDefinition.key == key)
-    q = q.where(ProcessDefinition.version == version) if version else q.order_by(ProcessDefinition.version.desc())
+    if version:
+        q = q.where(ProcessDefinition.version == version)
+    else:
+        ranked = _live_ranked(key)
+        q = q.join(ranked, and_(ranked.c.id == ProcessDefinition.id, ranked.c.rank == 1))
     return session.scalars(q.limit(1)).first()
 
 

@@ -37,14 +37,16 @@ class _ParsedSpecs:
 
     SpiffWorkflow specs hold no per-instance state (multi-instance tasks, which rewrite their spec
     while running, are refused at deploy time), so one restored copy serves every instance of a
-    version. Keyed by content hash, which is identical for identical diagrams in any database."""
+    version. Keyed by (process id, content hash): the hash is identical for identical diagrams in
+    any database, and two processes of one file share it, so the process id must be in the key or
+    an instance of one would run the other's diagram."""
 
     def __init__(self, limit: int = 256) -> None:
         self.limit = limit
-        self.entries: dict[str, tuple] = {}
+        self.entries: dict[tuple[str, str], tuple] = {}
 
     def get(self, definition) -> tuple:
-        key = definition.content_hash
+        key = (definition.key, definition.content_hash)
         hit = self.entries.get(key)
         if hit is None:
             specs = json.loads(definition.spec_json)

@@ -19,6 +19,24 @@ BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 #: Children whose order carries no meaning (the modeler may rewrite them in another order).
 UNORDERED = {"incoming", "outgoing", "flowNodeRef"}
 PREFIXES = {BPMN: "", CAMUNDA: "camunda:"}
+#: BPMN attributes at their schema default: writing them or leaving them out means the same, and
+#: bpmn-js leaves them out on save, so they never count as a change.
+DEFAULTS = {
+    "cancelActivity": "true", "isInterrupting": "true", "parallelMultiple": "false", "isForCompensation": "false",
+    "startQuantity": "1", "completionQuantity": "1", "gatewayDirection": "Unspecified", "instantiate": "false",
+    "eventGatewayType": "Exclusive", "isClosed": "false", "processType": "None", "isImmediate": "true",
+    "implementation": "##unspecified", "triggeredByEvent": "false",
+}
+
+
+def _attrs(node: etree._Element) -> dict[str, str]:
+    """An element's attributes by prefixed name, without those at their default."""
+    out = {}
+    for k, v in node.attrib.items():
+        name = _name(k)
+        if DEFAULTS.get(name) != v:
+            out[name] = v
+    return out
 
 
 def _name(qname: str) -> str:
@@ -42,7 +60,7 @@ def _signature(node: etree._Element) -> tuple:
     children = _parts(node)
     ordered = [_signature(c) for c in children if etree.QName(c).localname not in UNORDERED]
     unordered = sorted(_signature(c) for c in children if etree.QName(c).localname in UNORDERED)
-    return (etree.QName(node).localname, tuple(sorted((_name(k), v) for k, v in node.attrib.items())),
+    return (etree.QName(node).localname, tuple(sorted(_attrs(node).items())),
             (node.text or "").strip(), tuple(ordered), tuple(unordered))
 
 
@@ -57,8 +75,7 @@ def _describe(node: etree._Element) -> dict[str, Any]:
 
 def _changes(old: etree._Element, new: etree._Element) -> list[str]:
     out = []
-    old_attrs = {_name(k): v for k, v in old.attrib.items()}
-    new_attrs = {_name(k): v for k, v in new.attrib.items()}
+    old_attrs, new_attrs = _attrs(old), _attrs(new)
     for attr in sorted(set(old_attrs) | set(new_attrs)):
         if old_attrs.get(attr) != new_attrs.get(attr):
             out.append(f"{attr}: {old_attrs.get(attr, '(none)')!r} → {new_attrs.get(attr, '(none)')!r}")
@@ -73,13 +90,54 @@ def _changes(old: etree._Element, new: etree._Element) -> list[str]:
     old_children, new_children = by_tag(old), by_tag(new)
     for tag in sorted(set(old_children) | set(new_children)):
         if old_children.get(tag) != new_children.get(tag):
-            out.append(tag)
+            details = _extension_changes(old, new) if tag == "extensionElements" else []
+            out.extend(f"{tag}: {d}" for d in details) if details else out.append(tag)
     return out
 
 
-def _layout(tree: etree._ElementTree) -> bytes:
-    nodes = tree.getroot().findall(f"{{{BPMNDI}}}BPMNDiagram")
-    return b"".join(etree.tostring(n, method="c14n") for n in nodes)
+def _extension_parts(node: etree._Element) -> dict[str, dict[str, tuple]]:
+    """Form fields by id and properties by name, each with its signature."""
+    ns = {"b": BPMN, "c": CAMUNDA}
+    fields = {f.get("id"): _signature(f)
+              for f in node.xpath("./b:extensionElements/c:formData/c:formField", namespaces=ns)}
+    props = {p.get("name"): _signature(p)
+             for p in node.xpath("./b:extensionElements/c:properties/c:property", namespaces=ns)}
+    return {"form field": fields, "property": props}
+
+
+def _extension_changes(old: etree._Element, new: etree._Element) -> list[str]:
+    """What changed inside extensionElements, in a designer's words (form fields, properties)."""
+    before, after = _extension_parts(old), _extension_parts(new)
+    out = []
+    for kind in ("form field", "property"):
+        a, b = before[kind], after[kind]
+        out += [f"{kind} added {k}" for k in b if k not in a]
+        out += [f"{kind} removed {k}" for k in a if k not in b]
+        out += [f"{kind} changed {k}" for k in b if k in a and a[k] != b[k]]
+    if list(before["form field"]) != [k for k in after["form field"] if k in before["form field"]]:
+        out.append("form fields reordered")
+    return out
+
+
+def _layout(tree: etree._ElementTree) -> dict[str, tuple]:
+    """Each shape's and edge's geometry by the element it draws, as numbers: the same picture written
+    with other whitespace, attribute order or number formatting is the same layout."""
+    found: dict[str, tuple] = {}
+    for node in tree.getroot().iter(f"{{{BPMNDI}}}BPMNShape", f"{{{BPMNDI}}}BPMNEdge"):
+        geometry = []
+        for part in node.iter():
+            if not isinstance(part.tag, str) or part is node:
+                continue
+            numbers = []
+            for attr in ("x", "y", "width", "height"):
+                try:
+                    numbers.append(round(float(part.get(attr)), 1) if part.get(attr) is not None else None)
+                except ValueError:
+                    numbers.append(part.get(attr))
+            geometry.append((etree.QName(part).localname, tuple(numbers)))
+        found[node.get("bpmnElement") or node.get("id")] = (node.get("isExpanded") in (None, "true"),
+                                                            node.get("isHorizontal"), tuple(geometry))
+    return found
 
 
 def diff_xml(old_content: bytes, new_content: bytes) -> dict[str, Any]:

@@ -24,7 +24,7 @@ RUNTIME_TABLES = (
     "subscriptions", "disclosure_log", "notifications", "notification_preferences", "saved_filters",
     "idempotency_keys", "process_instances", "audit_records", "audit_streams", "audit_checkpoints",
     "audit_checkpointed", "api_tokens", "web_sessions", "user_groups", "users", "media_items",
-    "process_definitions", "resources", "deployments",
+    "definition_publications", "process_definitions", "resources", "deployments",
 )
 
 ACTORS = {

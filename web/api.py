@@ -5,7 +5,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from engine import DeploymentRejected, EngineError, InvalidForm, NotAllowed
+from engine import DeploymentRejected, EngineError, InvalidForm, NotAllowed, NotFound
 from engine import queries as q
 from engine.deployment import deploy
 
@@ -99,13 +99,15 @@ def create_deployment():
         raise InvalidForm("No files.", {"problems": [{"file": None, "line": None, "element": None,
                                                       "message": "send one or more files in the field 'files'"}]})
     files = [(u.filename or "upload", u.read()) for u in uploads]
+    draft = (request.form.get("draft") or "").lower() in ("true", "1", "yes", "on")
     try:
         with desk().transaction() as s:
-            result = deploy(s, files, g.actor, desk().clock(), source="api")
+            result = deploy(s, files, g.actor, desk().clock(), source="api", draft=draft)
     except DeploymentRejected as exc:
         return error_response(400, "The diagrams have problems; nothing was deployed.", {"problems": exc.problems})
-    return jsonify({"id": result["id"], "definitions": [{"key": d["key"], "version": d["version"]}
-                                                       for d in result["definitions"]]}), 201
+    return jsonify({"id": result["id"], "definitions": [
+        {"key": d["key"], "version": d["version"], **({"status": "draft"} if d.get("status") else {})}
+        for d in result["definitions"]]}), 201
 
 
 @bp.post("/process-definitions/<key>/start")
@@ -264,3 +266,31 @@ def audit_public_key():
                     "keyId": signing.key_id if signing else None,
                     "publicKey": public_b64(signing.public) if signing else None,
                     "trusted": [{"keyId": kid, "publicKey": public_b64(k)} for kid, k in sorted(keys.items())]})
+
+
+# --- drafts and review ---
+@bp.get("/process-definitions/<key>/versions")
+@api_auth
+def definition_versions(key: str):
+    """Every version of a pathway with its status: draft, live or published (an earlier one)."""
+    from engine.drafts import REVIEW_GROUPS, version_states
+    if not g.actor.in_any(REVIEW_GROUPS):
+        raise NotAllowed("Only designers and managers may list versions.")
+    with desk().read() as s:
+        versions = q.definition_versions(s, key)
+        if not versions:
+            raise NotFound(f"no process definition {key!r}")
+        states = version_states(s, key)
+        return jsonify([{**q.definition_summary(d), **states[d.version]} for d in versions])
+
+
+@bp.post("/process-definitions/<key>/versions/<int:version>/publish")
+@api_auth
+def publish_version(key: str, version: int):
+    """Publish a draft (someone other than its author) or an earlier version again (roll back)."""
+    from engine.drafts import publish
+    try:
+        with desk().transaction() as s:
+            return jsonify(publish(s, key, version, g.actor, desk().clock()))
+    except DeploymentRejected as exc:
+        return error_response(400, "The checks found problems; nothing was published.", {"problems": exc.problems})

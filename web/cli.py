@@ -8,7 +8,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
-from engine import DeploymentRejected, ReleaseDesk, load_settings
+from engine import SYSTEM, DeploymentRejected, ReleaseDesk, load_settings
 
 from . import cli_auth
 
@@ -43,12 +43,18 @@ def cmd_deploy(args) -> int:
         return 1
     try:
         with desk.transaction() as s:
-            result = desk.deploy_files(s, [Path(f) for f in args.files])
+            if getattr(args, "draft", False):  # reviewed and published by someone else in the designer
+                from engine.deployment import deploy
+                files = [(Path(f).name, Path(f).read_bytes()) for f in args.files]
+                result = deploy(s, files, SYSTEM, desk.clock(), source="cli", draft=True)
+            else:
+                result = desk.deploy_files(s, [Path(f) for f in args.files])
     except DeploymentRejected as exc:
         print_problems(exc.problems)
         return 1
     for d in result["definitions"]:
-        print(f"{d['key']}: version {d['version']}" + (" (new)" if d["changed"] else " (unchanged)"))
+        print(f"{d['key']}: version {d['version']}"
+              + (" (new draft)" if d.get("status") == "draft" else " (new)" if d["changed"] else " (unchanged)"))
     return 0
 
 
@@ -248,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN files")
     p.add_argument("files", nargs="+")
+    p.add_argument("--draft", action="store_true", help="store as drafts, live once someone else publishes them")
     p.set_defaults(func=cmd_deploy)
 
     cli_auth.add_commands(sub)  # user add/groups/password/disable/enable, token add/list/revoke

@@ -9,11 +9,13 @@ from flask import flash, jsonify, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import select
 
-from engine import DeploymentRejected
+from engine import Conflict, DeploymentRejected
 from engine import queries as q
 from engine.deployment import deploy
+from engine.drafts import is_draft, version_states
 from engine.migration import MIGRATE_GROUPS, active_on_version, check, migrate_version
-from engine.models import Resource
+from engine.models import DefinitionPublication, ProcessDefinition, Resource
+from engine.users import GROUPS
 from engine.versions import diff_versions, executable_process_ids
 from engine.xmlsafe import UnsafeXml
 
@@ -33,7 +35,11 @@ def _overview(session) -> dict:
         seen.update(res.decision_ids)
         if fresh:
             decisions.append({"name": res.name, "decisions": fresh, "deployment": res.deployment_id})
-    return {"definitions": definitions, "version_counts": counts, "decisions": decisions}
+    pub = DefinitionPublication
+    drafts = list(session.scalars(
+        select(ProcessDefinition).join(pub, pub.definition_id == ProcessDefinition.id)
+        .where(DefinitionPublication.status == "draft").order_by(ProcessDefinition.key, ProcessDefinition.version)))
+    return {"definitions": definitions, "version_counts": counts, "decisions": decisions, "drafts": drafts}
 
 
 def _render_designer(problems=None, status: int = 200, checked: list | None = None):
@@ -56,6 +62,7 @@ def designer_deploy():
     require_groups(*DESIGNERS)
     files = [(u.filename or "upload", u.read()) for u in request.files.getlist("files") if u and u.filename]
     only_check = "check" in request.form
+    draft = bool(request.form.get("draft"))
     try:
         if only_check:
             with desk().Session() as s:
@@ -66,11 +73,12 @@ def designer_deploy():
                     s.rollback()
             return _render_designer(checked=result["definitions"])
         with desk().transaction() as s:
-            result = deploy(s, files, web_actor(), now(), source="designer")
+            result = deploy(s, files, web_actor(), now(), source="designer", draft=draft)
     except DeploymentRejected as exc:
         return _render_designer(exc.problems, 400)
     changed = [f"{d['key']} v{d['version']}" for d in result["definitions"] if d.get("changed")]
-    flash("Deployed " + ", ".join(changed) + "." if changed else "Nothing changed: no new version.",
+    what = "Saved as draft (needs review by someone else): " if draft else "Deployed "
+    flash(what + ", ".join(changed) + "." if changed else "Nothing changed: no new version.",
           "success" if changed else "info")
     return _render_designer()
 
@@ -97,14 +105,18 @@ def designer_edit(key: str):
         d = q.get_definition(s, key, int_arg("version"))
         latest = q.get_definition(s, key)
         name, version, filename = d.name, d.version, d.resource.name
+        states = version_states(s, key)
+    drafts = sorted(v for v, st in states.items() if st["status"] == "draft" and v != version)
     return render_template("manage/modeler.html", key=key, name=name, version=version, latest=latest.version,
-                           filename=filename)
+                           filename=filename, groups=list(GROUPS), drafts=drafts,
+                           is_draft=states[version]["status"] == "draft")
 
 
 @bp.post("/designer/edit/<key>")
 @login_required
 def designer_save(key: str):
-    """Deploy the modeler's XML as the next version of `key` (JSON in, JSON out, for fetch)."""
+    """Save the modeler's XML as a draft version of `key` (JSON in, JSON out, for fetch): it passes
+    every deploy check but goes live only when someone else publishes it."""
     require_groups(*DESIGNERS)
     content = request.get_data(cache=False)
     with desk().transaction() as s:
@@ -119,16 +131,18 @@ def designer_save(key: str):
                                      f"(found: {', '.join(ids) or 'none'})"}])
     try:
         with desk().transaction() as s:
-            result = deploy(s, [(filename, content)], web_actor(), now(), source="modeler")
+            result = deploy(s, [(filename, content)], web_actor(), now(), source="modeler", draft=True)
     except DeploymentRejected as exc:
         return _refused(exc.problems)
     mine = next(d for d in result["definitions"] if d["key"] == key)
     return jsonify({"ok": True, "key": key, "version": mine["version"], "changed": mine.get("changed", False),
-                    "url": url_for("manage.definition", key=key, version=mine["version"])})
+                    "status": "draft" if mine.get("changed") else None,
+                    "url": url_for("manage.designer_review", key=key, version=mine["version"]),
+                    "testRunUrl": url_for("manage.designer_test_run", key=key, version=mine["version"])})
 
 
 def _refused(problems: list[dict]):
-    response = jsonify({"ok": False, "error": "The diagram has problems; nothing was deployed.",
+    response = jsonify({"ok": False, "error": "The diagram has problems; nothing was saved.",
                         "problems": problems})
     response.status_code = 400
     return response
@@ -137,9 +151,10 @@ def _refused(problems: list[dict]):
 def _migration_args(key: str, session) -> tuple[int, int]:
     latest = q.get_definition(session, key)
     source = int_arg("from", max(1, latest.version - 1), request.values)
-    target = int_arg("to", source + 1, request.values)
+    target = int_arg("to", latest.version, request.values)
     q.get_definition(session, key, source)
-    q.get_definition(session, key, target)
+    if is_draft(session, q.get_definition(session, key, target)):
+        raise Conflict(f"version {target} is a draft: publish it before moving cases to it")
     return source, target
 
 
@@ -152,9 +167,11 @@ def designer_migrate(key: str):
     checks, total, result = [], 0, None
     with desk().transaction() as s:
         source, target = _migration_args(key, s)
-        if request.method == "POST":
+        if request.method == "POST" and request.form.get("confirm") != "yes":
+            flash("Tick the confirmation box to move the cases.", "error")
+        if request.method == "POST" and request.form.get("confirm") == "yes":
             result = migrate_version(s, desk().runtime, key, source, target, web_actor())
-        else:
+        if result is None:
             ids = active_on_version(s, key, source)
             checks, total = [check(s, q.get_instance(s, i), target) for i in ids[:PREVIEW_LIMIT]], len(ids)
         name = q.get_definition(s, key).name

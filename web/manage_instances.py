@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from engine import Actor, incidents, reports
 from engine import queries as q
+from engine.drafts import version_states
 from engine.migration import MIGRATE_GROUPS, MigrationRefused, migrate_instance
 
 from . import access_log
@@ -138,10 +139,12 @@ def definition(key: str):
         counts = reports.waiting_counts(s, key, d.version)
         catalog, name, shown = d.catalog, d.name, d.version
         names = pathway_names(s)
+        states = version_states(s, key)
+        live = q.find_definition(s, key)
     activities = [a for a in catalog["activities"].values() if a["type"] in WAITING_TYPES]
     return render_template("manage/definition.html", key=key, name=name, version=shown, versions=versions,
                            per_version=per_version, counts=counts, activities=activities, names=names,
-                           latest=versions[0].version if versions else shown,
+                           latest=live.version if live is not None else shown, states=states,
                            is_manager="manager" in web_actor().groups)
 
 

@@ -92,12 +92,22 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {"200": {"description": "BPMN 2.0 XML, as a download (Content-Disposition: attachment)",
                                       "content": {"application/xml": {"schema": {"type": "string"}}}},
                               **{k: v for k, v in _responses("200", obj, 404).items() if k != "200"}}}},
+            "/api/process-definitions/{key}/versions": {"get": {
+                "summary": "Every version with its status (draft, live, published); groups designer, manager",
+                "parameters": [_param("key", "path")],
+                "responses": _responses("200", {"type": "array", "items": obj}, 403, 404)}},
+            "/api/process-definitions/{key}/versions/{version}/publish": {"post": {
+                "summary": "Publish a draft (not by its author) or an earlier version again; groups designer, manager",
+                "parameters": [_param("key", "path"), _param("version", "path", "integer")],
+                "responses": _responses("200", obj, 400, 403, 404, 409)}},
             "/api/deployments": {"post": {
-                "summary": "Validate and deploy BPMN/DMN files (group designer)",
+                "summary": "Validate and deploy BPMN/DMN files (group designer); draft=true stores drafts that "
+                           "go live only when someone else publishes them",
                 "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                     "type": "object", "required": ["files"], "properties": {
                         "files": {"type": "array", "minItems": 1,
-                                  "items": {"type": "string", "format": "binary"}}}}}}},
+                                  "items": {"type": "string", "format": "binary"}},
+                        "draft": {"type": "string", "enum": ["true", "false"]}}}}}},
                 "responses": _responses("201", obj, 400, 403, 413)}},
             "/api/process-definitions/{key}/start": {"post": {
                 "summary": "Start a case (409 when an active case of the pathway has that business key)",

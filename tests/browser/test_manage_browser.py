@@ -119,8 +119,11 @@ def test_modeler_saves_version_2_new_cases_use_it_old_ones_finish_on_1(page, liv
     assert "Unsaved" in page.inner_text("#save-status")
     page.click("#save")
     page.wait_for_selector("#save-status[data-version='2']")
-    assert "Saved as version 2" in page.inner_text("#save-status")
+    assert "Saved as draft version 2" in page.inner_text("#save-status")
     screenshot(page, "13-designer-saved-v2")
+    with live_desk.transaction() as s:  # a second person publishes the draft
+        from engine.drafts import publish
+        publish(s, "wanted_person", 2, Actor("max", frozenset({"manager"})), live_desk.clock())
 
     newer = live_appeal(live_desk, ACTORS, "WP-NEW-1")
     assert newer.refresh()["version"] == 2 and older.refresh()["version"] == 1

@@ -2,6 +2,7 @@
 filters, waiting counts, taken flows and the version diff."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -137,7 +138,7 @@ def test_version_diff_by_element():
     changed = {c["id"]: c for c in diff["changed"]}
     assert changed["inform_media"]["changes"] == ["name: 'Inform media' → 'Inform the media'"]
     assert changed["inform_media"]["oldName"] == "Inform media"
-    assert changed["remove_appeal"]["changes"] == ["extensionElements"]
+    assert changed["remove_appeal"]["changes"] == ["extensionElements: form field changed removed_at"]
     assert set(changed) == {"inform_media", "remove_appeal", "Lane_ccd"}  # the lane gained a node
     assert diff["layoutChanged"] is False
     assert diff_xml(WANTED, WANTED) == {"added": [], "removed": [], "changed": [], "layoutChanged": False}
@@ -146,3 +147,22 @@ def test_version_diff_by_element():
     removed = diff_xml(new, WANTED)["removed"]
     assert removed == [{"id": "Task_note", "type": "manualTask", "name": "Note it"}]
     assert executable_process_ids(WANTED) == ["wanted_person"]
+
+
+def test_diff_ignores_attributes_written_at_their_default_and_layout_formatting():
+    """bpmn-js drops cancelActivity="true" and rewrites DI numbers on save; neither is a change."""
+    explicit = WANTED.replace(b' cancelActivity="true"', b"")
+    reformatted = re.sub(rb'x="(\d+)"', rb'x="\1.0"', WANTED)
+    assert explicit != WANTED and diff_xml(WANTED, explicit)["changed"] == []
+    assert diff_xml(WANTED, reformatted) == {"added": [], "removed": [], "changed": [], "layoutChanged": False}
+    non_interrupting = WANTED.replace(b'name="Person apprehended" cancelActivity="true"',
+                                      b'name="Person apprehended" cancelActivity="false"')
+    assert [c["id"] for c in diff_xml(WANTED, non_interrupting)["changed"]] == ["Event_apprehended_in_review"]
+
+
+def test_diff_names_the_form_fields_and_properties_changed():
+    added = WANTED.replace(b'<camunda:formField id="media_informed_at"',
+                           b'<camunda:formField id="press_contact" label="Press contact" type="string" />'
+                           b'<camunda:formField id="media_informed_at"')
+    changes = next(c for c in diff_xml(WANTED, added)["changed"] if c["id"] == "inform_media")["changes"]
+    assert changes == ["extensionElements: form field added press_contact"]

@@ -214,11 +214,11 @@ def test_instance_state_is_small_and_spec_free(desk, mini, actors):
 
 
 def test_a_failing_diagram_writes_nothing(desk, actors, tmp_path):
-    """A condition naming a variable that does not exist fails at run time: the completion is
-    refused as a whole and the task is still open."""
+    """A condition that fails at run time (text that is not a number; a variable nothing sets is
+    refused at deploy since) refuses the completion as a whole and the task is still open."""
     from .conftest import DIAGRAMS
     broken = (DIAGRAMS / "mini_approval.bpmn").read_text().replace(
-        "decision == 'approve'", "no_such_variable == 'approve'").replace(
+        "decision == 'approve'", "int(rationale) == 1").replace(
         'id="mini_approval"', 'id="mini_broken"')
     path = tmp_path / "mini_broken.bpmn"
     path.write_text(broken)
@@ -228,7 +228,7 @@ def test_a_failing_diagram_writes_nothing(desk, actors, tmp_path):
     before = audit_count(desk)
     with pytest.raises(WorkflowFailure) as err:
         case.complete("approve_release", actors["sio"], APPROVE)
-    assert "no_such_variable" in str(err.value)
+    assert "int(rationale) == 1" in str(err.value)
     assert case.open_activities() == ["approve_release"]
     assert audit_count(desk) == before
 

@@ -48,6 +48,16 @@ def test_deploy_reports_file_line_and_element(env, capsys):
     assert main(["deploy", str(env / "missing.bpmn")]) == 1
 
 
+def test_deploy_draft_is_not_live(env, capsys):
+    assert main(["deploy", str(MINI)]) == 0
+    renamed = env / "mini.bpmn"
+    renamed.write_bytes(MINI.read_bytes().replace(b'name="Approve release"', b'name="Approve it"'))
+    assert main(["deploy", "--draft", str(renamed)]) == 0
+    assert "mini_approval: version 2 (new draft)" in capsys.readouterr().out
+    assert main(["deploy", str(MINI)]) == 0  # what is live already: no new version while the draft waits
+    assert "mini_approval: version 1 (unchanged)" in capsys.readouterr().out
+
+
 def test_user_add_reads_password_from_stdin(env, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("a long enough password\n"))
     assert main(["user", "add", "pat", "--group", "sio", "--group", "oic", "--password-stdin"]) == 0

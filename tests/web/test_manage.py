@@ -227,9 +227,10 @@ def save_xml(client, key: str, content: bytes):
 def test_modeler_saves_a_new_version_or_reports_problems(client, desk):
     login(client, "dee")
     page = html(client.get("/designer/edit/wanted_person"))
-    assert 'data-save-url="/designer/edit/wanted_person"' in page and "bpmn-modeler.production.min.js" in page
+    assert 'data-save-url="/designer/edit/wanted_person"' in page and "vendor/modeler/modeler.js" in page and "data-groups=" in page
     r = save_xml(client, "wanted_person", WANTED.replace(b'name="Remove appeal"', b'name="Take the appeal down"'))
     assert r.status_code == 200 and r.get_json()["version"] == 2 and r.get_json()["changed"] is True
+    assert r.get_json()["status"] == "draft" and r.get_json()["url"] == "/designer/review/wanted_person/2"
     r = save_xml(client, "wanted_person", broken_bpmn())
     assert r.status_code == 400 and {p["element"] for p in r.get_json()["problems"]} >= {"publish_appeal"}
     r = save_xml(client, "wanted_person", WANTED.replace(b'id="wanted_person"', b'id="other_key"'))
@@ -247,10 +248,15 @@ def test_migration_pages(client, desk):
     upload(client, [("wanted_person.bpmn", WANTED.replace(b'name="Inform media"', b'name="Inform the media"'))],
            deploy="1")
     page = html(client.get("/designer/migrate/wanted_person?from=1&to=2"))
-    assert page.count('class="ok"') == 2 and "safe" in page
+    assert page.count('class="ok"') == 2 and "safe" in page and 'id="migrate-confirm"' in page
     r = client.post("/designer/migrate/wanted_person",
                     data={"csrf_token": token(client, "/designer"), "from": "1", "to": "2"})
+    assert "Tick the confirmation box" in html(r) and 'id="migration-result"' not in html(r)
+    assert before.refresh()["version"] == 1  # nothing moves without the confirmation
+    r = client.post("/designer/migrate/wanted_person",
+                    data={"csrf_token": token(client, "/designer"), "from": "1", "to": "2", "confirm": "yes"})
     assert r.status_code == 200 and 'id="migration-result"' in html(r)
+    assert html(r).count('class="ok"') == 2
     assert before.refresh()["version"] == 2 and waiting.refresh()["version"] == 2
     assert client.get("/instances").status_code == 403  # designers migrate; case pages are the managers'
 

@@ -1,10 +1,13 @@
-/* Release Desk: the in-browser modeler (bpmn-js Modeler, served from node_modules by the app).
+/* Release Desk: the in-browser modeler (bpmn-js Modeler with the properties panel, from the bundle
+ * in static/vendor/modeler/ built by `npm run build`).
  *
- * Loads the chosen version's XML from data-xml-url; "Save as new version" POSTs the edited XML to
- * data-save-url with the CSRF token in X-CSRFToken. The server deploys it through the same checks as
- * an upload and answers {ok, version, url} or {ok: false, problems: [{file, line, element, message}]}.
- * The XML source panel lets a designer edit what the modeler has no field for (candidate groups,
- * forms, expressions) and load it back. #modeler gets data-ready="true" once the diagram is shown. */
+ * Loads the chosen version's XML from data-xml-url; "Save draft" POSTs the edited XML to
+ * data-save-url with the CSRF token in X-CSRFToken. The server checks it as it checks an upload and
+ * stores it as a draft version (live only once someone else publishes it), answering
+ * {ok, version, changed, url (review page), testRunUrl} or {ok: false, problems: [{file, line, element, message}]}.
+ * The properties panel edits candidate groups (checkboxes fed from data-groups), forms, timers,
+ * conditions, messages and documentation; the XML source panel remains for anything else.
+ * #modeler gets data-ready="true" once the diagram is shown. */
 (function () {
   "use strict";
 
@@ -65,13 +68,17 @@
       try { body = await response.json(); } catch (e) { body = null; }
       if (response.ok && body && body.ok) {
         dirty = false;
-        say(body.changed ? "Saved as version " + body.version + "." : "No change: version " + body.version + " is the same.",
+        say(body.changed ? "Saved as draft version " + body.version + "." : "No change: version " + body.version + " is the same.",
             "ok");
         status.dataset.version = String(body.version);
-        var link = document.createElement("a");
-        link.href = body.url;
-        link.textContent = " View version " + body.version;
-        status.appendChild(link);
+        [[body.url, " Review", "review-link"], [body.testRunUrl, " Test run", "test-run-link"]].forEach(function (item) {
+          var link = document.createElement("a");
+          link.href = item[0];
+          link.id = item[2];
+          link.textContent = item[1];
+          status.appendChild(document.createTextNode(" ·"));
+          status.appendChild(link);
+        });
       } else if (body && body.problems) {
         say("Not saved: " + body.problems.length + " problem(s).", "error");
         showProblems(body.problems);
@@ -89,8 +96,12 @@
     el = document.getElementById("modeler");
     status = document.getElementById("save-status");
     saveButton = document.getElementById("save");
-    if (!el || !window.BpmnJS) { return; }
-    modeler = new window.BpmnJS({ container: el.querySelector(".canvas") });
+    if (!el || !window.ReleaseDeskModeler) { return; }
+    modeler = window.ReleaseDeskModeler({
+      container: el.querySelector(".canvas"),
+      propertiesParent: el.querySelector(".properties"),
+      groups: JSON.parse(el.dataset.groups || "[]")
+    });
     var response = await fetch(el.dataset.xmlUrl, { credentials: "same-origin" });
     if (!response.ok) { throw new Error("could not load the diagram (" + response.status + ")"); }
     await load(await response.text());
