@@ -18,20 +18,6 @@ from .errors import error_response, int_arg, wants_json
 
 bp = Blueprint("cases", __name__)
 STATES = ("active", "completed", "cancelled")
-ROLE_NAMES = {
-    "requester": "the requester", "sio": "the senior investigating officer", "oic": "the officer in charge",
-    "ccd": "the press office", "flo": "the family liaison officer", "senior_ops": "a senior operational officer",
-    "head_of_comms": "the head of communications", "manager": "a manager", "designer": "a designer",
-    "admin": "an administrator", "system": "the system",
-}
-
-
-@bp.app_template_filter("role_name")
-def role_name(group: str) -> str:
-    """A candidate group in plain words ("ccd" -> "the press office")."""
-    return ROLE_NAMES.get(group, group)
-
-
 def desk():
     return current_app.extensions["releasedesk"]
 

@@ -29,7 +29,7 @@ def test_oic_records_the_arrest_from_the_case_page_and_ccd_gets_the_removal(page
     page.click("#confirm")
     page.wait_for_selector(".flash:has-text('Recorded')")
     waiting = page.locator("#waiting").inner_text()
-    assert "Remove appeal" in waiting and "with the press office" in waiting
+    assert "Remove appeal" in waiting and "with corporate communications" in waiting
     assert "Removal deadline" not in waiting  # the deadline belongs to the removal task
     assert "PS Khan" in page.locator("#decisions").inner_text()
     assert page.locator("a[data-message]").count() == 0  # nothing else to record
@@ -81,7 +81,7 @@ def test_requester_follows_a_case_from_start_to_decision(page, live_desk):
     page.click("form[role=search] button")
     row = page.locator("#my-cases tr[data-case=TR-FOLLOW-1]")
     text = row.inner_text()
-    assert "Release tribute image" in text and "the press office" in text
+    assert "Release tribute image" in text and "corporate communications" in text
     assert "Verified" in text and "Family confirmed" in text
     screenshot(page, "cases-06-requester-sees-decision")
     row.locator("a").first.click()

@@ -235,10 +235,11 @@ def test_feel_cells_get_what_to_write_instead(desk, cell, hint):
 
 
 def test_a_variable_a_message_declares_may_be_read(desk):
-    declared = MINI.replace(
-        b'<bpmn:intermediateCatchEvent id="Event_done" name="Done">',
-        b'<bpmn:intermediateCatchEvent id="Event_done" name="Done"><bpmn:extensionElements><camunda:properties>'
-        b'<camunda:property name="variable:done_note" value="string"/></camunda:properties></bpmn:extensionElements>')
+    declared = MINI.replace(  # the event already declares its senders and a note: add one more variable
+        b'<camunda:property name="variable:note" value="string; label=Note"/>',
+        b'<camunda:property name="variable:note" value="string; label=Note"/>'
+        b'<camunda:property name="variable:done_note" value="string"/>')
+    assert declared != MINI
     declared = declared.replace(b'<bpmn:sequenceFlow id="Flow_6" sourceRef="Event_done" targetRef="End_done"/>',
                                 b'<bpmn:sequenceFlow id="Flow_6" sourceRef="Event_done" targetRef="End_done">'
                                 b'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">done_note != \'\''
