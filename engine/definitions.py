@@ -52,9 +52,10 @@ class DefinitionCache:
         return hit
 
     def latest(self, session: Session, key: str) -> Definition:
-        """The newest version of `key`: one indexed look-up of its id, then the cache."""
-        definition_id = session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.key == key)
-                                       .order_by(ProcessDefinition.version.desc()).limit(1))
+        """The live version of `key` (what new cases start on; drafts never): one indexed look-up of
+        its id, then the cache."""
+        from .queries import live_definition_id
+        definition_id = live_definition_id(session, key)
         if definition_id is None:
             raise NotFound(f"no process definition {key!r}")
         return self.get(session, definition_id)

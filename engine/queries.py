@@ -52,6 +52,12 @@ def _live_ranked(key: str | None = None):
     return query.subquery()
 
 
+def live_definition_id(session: Session, key: str) -> int | None:
+    """The id of the live version of `key`, or None."""
+    ranked = _live_ranked(key)
+    return session.scalar(select(ranked.c.id).where(ranked.c.rank == 1))
+
+
 def latest_definitions(session: Session) -> list[ProcessDefinition]:
     """The live version of each pathway (what new cases start on); drafts are never listed."""
     ranked = _live_ranked()

@@ -42,7 +42,7 @@ def test_my_cases_lists_what_i_started_with_state_step_role_and_decisions(client
     row = html[html.index('data-case="TR-2026-0007"'):]
     row = row[:row.index("</tr>")]
     assert "In progress" in row and "Verify tribute image" in row
-    assert "the officer in charge or the family liaison officer" in row and "under a minute" in row
+    assert "OIC or family liaison officer" in row and "under a minute" in row
     wanted = html[html.index('data-case="WP-2026-0042"'):]
     wanted = wanted[:wanted.index("</tr>")]
     assert "Approve and verify release: <strong>Approve release</strong>" in wanted and "Necessary" in wanted
