@@ -7,7 +7,7 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, evidence
 from .errors import (
     Conflict,
     InvalidForm,
@@ -44,8 +44,10 @@ class CaseCommands(Steps):
         if any(f["id"] == "case_reference" for f in start["form"]):
             values["case_reference"] = business_key
         try:  # report every problem at once: the business key's and the form's
+            values = evidence.accept_references(session, start["form"], values, actor, self.clock())
             clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
-                                  settings_options=self.settings_options, media_exists=self.media.exists, html=html)
+                                  settings_options=self.settings_options,
+                                  media_exists=evidence.media_exists(session, self.media.exists), html=html)
         except InvalidForm as exc:
             errors = {**exc.details, **errors}
         if errors:
@@ -81,6 +83,7 @@ class CaseCommands(Steps):
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
                      activity_name=start["name"], data=clean)
         self._audit_automatic(session, instance, automatic, now)
+        evidence.cite(session, instance.id, start["form"], clean, now, start["id"])
         return self._finish(session, instance, workflow, now)
 
 

@@ -28,6 +28,8 @@ class Settings:
     transmission_methods: tuple[str, ...] = ("secure_portal", "encrypted_email")
     custody_local_approval: bool = True
     secure_cookies: bool = True  # session cookie only over HTTPS; off for plain-HTTP intranet trials
+    media_max_bytes: int = 2 * 1024 ** 3  # POST /api/media, streamed to disk (body-worn video)
+    share_link_days: int = 14  # how long a share link to released media stays open
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, evidence
 from .errors import (
     ConcurrentChange,
     NotAllowed,
@@ -63,9 +63,11 @@ class TaskCommands(Steps):
         if task is None or task.state != TaskState.READY:
             raise ConcurrentChange(f"task {task_id} is no longer ready")
         activity = instance.definition.catalog["activities"][row.activity_id]
-        clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
-                              settings_options=self.settings_options, media_exists=self.media.exists, html=html)
         now = self.clock()
+        values = evidence.accept_references(session, activity.get("form", []), values, actor, now)
+        clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
+                              settings_options=self.settings_options,
+                              media_exists=evidence.media_exists(session, self.media.exists), html=html)
 
         def run():
             task.set_data(**clean)
@@ -76,6 +78,7 @@ class TaskCommands(Steps):
         if "decision" in clean and instance.decided_at is None:
             instance.decided_at = now
         self._audit_task(session, instance, row, actor, "complete", clean)
+        evidence.cite(session, instance.id, activity.get("form", []), clean, now, row.activity_id)
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)

@@ -17,7 +17,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from engine import InvalidForm, NotAllowed
+from engine import InvalidForm, NotAllowed, evidence
 from engine import audit as audit_log
 from engine import queries as q
 from engine.models import HumanTask, HumanTaskGroup, MediaItem
@@ -91,7 +91,8 @@ def _case_context(session, instance, actor):
                 digests.append(d)
     media = {m.digest: m for m in session.scalars(select(MediaItem).where(MediaItem.digest.in_(digests)))}
     return {"view": view, "summary": summary, "history": history,
-            "media": [media[d] for d in digests if d in media], "pathway": instance.definition.name}
+            "media": [media[d] for d in digests if d in media], "pathway": instance.definition.name,
+            "evidence_references": evidence.references(session, [d for d in digests if d not in media])}
 
 
 @bp.get("/tasks/<task_id>")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_integrations import integration_paths
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -119,5 +121,6 @@ def openapi_document() -> dict[str, Any]:
                     "messageName": {"type": "string"}, "businessKey": {"type": "string"}, "variables": obj}}),
                 "responses": _responses("200", {"type": "object", "properties": {
                     "correlated": {"type": "array", "items": {"type": "integer"}}}}, 400, 404, 415)}},
+            **integration_paths(_responses, _param, _json, obj),
         },
     }

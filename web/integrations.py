@@ -1,0 +1,14 @@
+"""Blueprints for integrations: media over the API, start forms, the event feed, share links and
+the disclosure-ready decision log. Registered in one call so the app factory stays small."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask, csrf) -> None:
+    from . import api_feed, api_media
+
+    for module in (api_media, api_feed):
+        app.register_blueprint(module.bp)
+        if module.bp.url_prefix == "/api":
+            csrf.exempt(module.bp)  # HTTP Basic on every request, never a cookie

@@ -1,0 +1,44 @@
+"""OpenAPI paths for the integration endpoints (media, start forms, the event feed, share links,
+decision logs), merged into /api/openapi.json."""
+from __future__ import annotations
+
+from typing import Any
+
+MEDIA = {"type": "object", "properties": {"digest": {"type": "string"}, "contentType": {"type": "string"},
+                                          "size": {"type": "integer"}, "filename": {"type": "string"}}}
+FIELD = {"type": "object", "properties": {
+    "id": {"type": "string"}, "label": {"type": "string"}, "type": {"type": "string"},
+    "required": {"type": "boolean"}, "default": {}, "media": {"type": "boolean"},
+    "options": {"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": "string"}}}}}}
+
+
+def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
+    audit = {"$ref": "#/components/schemas/AuditRecord"}
+    return {
+        "/api/media": {"post": {
+            "summary": "Upload an image or video (JPEG, PNG, MP4, recognised by its bytes); streamed to disk",
+            "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                                                         "properties": {"file": {
+                                                                             "type": "string", "format": "binary"}}}}}},
+            "responses": responses("201", MEDIA, 400, 413, 415)}},
+        "/api/media/{digest}": {"get": {
+            "summary": "Download media (people with a task on a case citing it, its uploader, managers); "
+                       "audited. An evidence reference answers JSON saying where the item is held.",
+            "parameters": [param("digest", "path")],
+            "responses": {"200": {"description": "The file, or an evidence reference",
+                                  "content": {"application/octet-stream": {"schema": {"type": "string",
+                                                                                      "format": "binary"}},
+                                              "application/json": {"schema": obj}}},
+                          **{k: v for k, v in responses("200", obj, 404).items() if k != "200"}}}},
+        "/api/process-definitions/{key}/start-form": {"get": {
+            "summary": "The start form's fields, in the same shape as a task's form",
+            "parameters": [param("key", "path")],
+            "responses": responses("200", {"type": "object", "properties": {
+                "fields": {"type": "array", "items": FIELD}}}, 404)}},
+        "/api/events": {"get": {
+            "summary": "Audit events of the caller's visible cases in order, paged by sequence number",
+            "parameters": [param("after", kind="integer"), param("limit", kind="integer")],
+            "responses": responses("200", {"type": "object", "properties": {
+                "items": {"type": "array", "items": audit}, "next": {"type": "integer"}}}, 400)}},
+    }
