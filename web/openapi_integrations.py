@@ -12,6 +12,12 @@ FIELD = {"type": "object", "properties": {
     "options": {"type": "array", "items": {"type": "object", "properties": {
         "id": {"type": "string"}, "name": {"type": "string"}}}}}}
 
+LINK = {"type": "object", "properties": {
+    **{k: {"type": "string"} for k in ("recipient", "recipientKind", "createdBy", "createdAt", "expiresAt",
+                                       "revokedAt", "state", "url", "businessKey")},
+    "id": {"type": "integer"}, "watermark": {"type": "boolean"},
+    "digests": {"type": "array", "items": {"type": "string"}}}}
+
 
 def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
     audit = {"$ref": "#/components/schemas/AuditRecord"}
@@ -41,4 +47,22 @@ def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
             "parameters": [param("after", kind="integer"), param("limit", kind="integer")],
             "responses": responses("200", {"type": "object", "properties": {
                 "items": {"type": "array", "items": audit}, "next": {"type": "integer"}}}, 400)}},
+        "/api/process-instances/{id}/share-links": {
+            "get": {"summary": "Share links of a case", "parameters": [param("id", "path", "integer")],
+                    "responses": responses("200", {"type": "array", "items": LINK}, 403, 404)},
+            "post": {"summary": "Issue a per-recipient link to a released case's media (groups ccd, manager); "
+                               "the answer's url is shown once",
+                     "parameters": [param("id", "path", "integer")],
+                     "requestBody": json_body({"type": "object", "required": ["recipient", "recipientKind"],
+                                               "properties": {
+                                                   "recipient": {"type": "string", "maxLength": 200},
+                                                   "recipientKind": {"type": "string", "enum": [
+                                                       "newsroom", "cps", "family", "other"]},
+                                                   "digests": {"type": "array", "items": {"type": "string"}},
+                                                   "watermark": {"type": "boolean"},
+                                                   "expiresInDays": {"type": "integer", "minimum": 1}}}),
+                     "responses": responses("201", LINK, 400, 403, 404, 409, 415)}},
+        "/api/share-links/{id}/revoke": {"post": {
+            "summary": "Revoke a share link", "parameters": [param("id", "path", "integer")],
+            "responses": responses("200", LINK, 403, 404)}},
     }
