@@ -6,9 +6,9 @@ from flask import Flask
 
 
 def register(app: Flask, csrf) -> None:
-    from . import api_feed, api_media, api_shares, shares
+    from . import api_feed, api_media, api_shares, decision_log, shares
 
-    for module in (api_media, api_feed, api_shares, shares):
+    for module in (api_media, api_feed, api_shares, shares, decision_log):
         app.register_blueprint(module.bp)
         if module.bp.url_prefix == "/api":
             csrf.exempt(module.bp)  # HTTP Basic on every request, never a cookie

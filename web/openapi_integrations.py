@@ -62,6 +62,14 @@ def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
                                                    "watermark": {"type": "boolean"},
                                                    "expiresInDays": {"type": "integer", "minimum": 1}}}),
                      "responses": responses("201", LINK, 400, 403, 404, 409, 415)}},
+        "/api/process-instances/{id}/decision-log.{format}": {"get": {
+            "summary": "The case's disclosure-ready decision log (format pdf or csv), with audit hashes; audited",
+            "parameters": [param("id", "path", "integer"), {"name": "format", "in": "path", "required": True,
+                                                            "schema": {"type": "string", "enum": ["pdf", "csv"]}}],
+            "responses": {"200": {"description": "The document", "content": {
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                "text/csv": {"schema": {"type": "string"}}}},
+                **{k: v for k, v in responses("200", obj, 400, 403, 404).items() if k != "200"}}}},
         "/api/share-links/{id}/revoke": {"post": {
             "summary": "Revoke a share link", "parameters": [param("id", "path", "integer")],
             "responses": responses("200", LINK, 403, 404)}},
