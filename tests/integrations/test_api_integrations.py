@@ -160,3 +160,22 @@ def test_openapi_lists_the_integration_paths(client):
     assert {"/api/media", "/api/media/{digest}", "/api/process-definitions/{key}/start-form",
             "/api/events"} <= set(paths)
     assert "413" in paths["/api/media"]["post"]["responses"] and "415" in paths["/api/media"]["post"]["responses"]
+
+
+def test_upgrading_cites_media_of_cases_started_before(api, desk):
+    """Cases from before the citations table (revision 0008) can be downloaded from over the API."""
+    from alembic import command
+
+    from engine.migrate import alembic_config
+    from engine.models import MediaCitation
+
+    jpeg = jpeg_bytes()
+    digest = upload(api, "rita", jpeg).get_json()["digest"]
+    r = api.post("/api/process-definitions/wanted_person/start", "rita", json={
+        "businessKey": "WP-OLD-1", "variables": {**START, "media_items": [digest]}})
+    assert r.status_code == 201
+    command.downgrade(alembic_config(desk.db), "0002")  # as if the case had started on the old schema
+    command.upgrade(alembic_config(desk.db), "head")
+    with desk.read() as s:
+        assert [c.digest for c in s.query(MediaCitation)] == [digest]
+    assert api.get(f"/api/media/{digest}", "olly").data == jpeg

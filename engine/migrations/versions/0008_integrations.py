@@ -8,6 +8,9 @@ hold per-recipient links by the hash of their token.
 Revision ID: 0008
 Revises: 0002
 """
+import json
+import re
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -41,6 +44,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('instance_id', 'digest'),
     )
     op.create_index('ix_media_citations_digest', 'media_citations', ['digest'], unique=False)
+    _cite_existing_media()
     op.create_table(
         'share_links',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -63,6 +67,38 @@ def upgrade() -> None:
         sa.UniqueConstraint('token_hash'),
     )
     op.create_index('ix_share_links_instance_id', 'share_links', ['instance_id'], unique=False)
+
+
+def _cite_existing_media() -> None:
+    """Cases started before this revision cite media too: read the digests each start or task
+    completion submitted from the audit trail (lists of SHA-256 digests), so downloads over the API
+    work for existing cases."""
+    digest = re.compile(r"^[0-9a-f]{64}$")
+    audit = sa.table('audit_records', sa.column('seq', sa.Integer()), sa.column('instance_id', sa.Integer()),
+                     sa.column('action', sa.String()), sa.column('activity_id', sa.String()),
+                     sa.column('at', sa.DateTime(timezone=True)), sa.column('data', sa.JSON()))
+    instances = sa.table('process_instances', sa.column('id', sa.Integer()))
+    citations = sa.table('media_citations', sa.column('instance_id', sa.Integer()), sa.column('digest', sa.String()),
+                         sa.column('activity_id', sa.String()), sa.column('cited_at', sa.DateTime(timezone=True)))
+    conn = op.get_bind()
+    query = (sa.select(audit.c.instance_id, audit.c.activity_id, audit.c.at, audit.c.data)
+             .join(instances, instances.c.id == audit.c.instance_id)
+             .where(audit.c.action.in_(['start', 'complete'])).order_by(audit.c.seq))
+    seen, batch = set(), []
+    for instance_id, activity_id, at, data in conn.execute(query):
+        if isinstance(data, str):
+            data = json.loads(data or '{}')
+        for value in (data or {}).values():
+            for item in value if isinstance(value, list) else []:
+                if isinstance(item, str) and digest.match(item) and (instance_id, item) not in seen:
+                    seen.add((instance_id, item))
+                    batch.append({'instance_id': instance_id, 'digest': item, 'activity_id': activity_id,
+                                  'cited_at': at})
+        if len(batch) >= 1000:
+            conn.execute(citations.insert(), batch)
+            batch = []
+    if batch:
+        conn.execute(citations.insert(), batch)
 
 
 def downgrade() -> None:
