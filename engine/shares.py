@@ -179,12 +179,29 @@ def links_for(session: Session, instance_id: int, actor: Actor) -> list[ShareLin
                                 .order_by(ShareLink.created_at.desc(), ShareLink.id.desc())))
 
 
+class WatermarkFailed(EngineError):
+    """The image could not be stamped (unreadable, or too many pixels to stamp safely); it is not
+    sent unstamped instead."""
+
+    status = 422
+
+
+MAX_WATERMARK_PIXELS = 50_000_000
+
+
 def watermark_image(content: bytes, content_type: str, text: str) -> bytes:
     """Stamp `text` visibly across an image, repeated so that cropping cannot remove it."""
     from PIL import Image, ImageDraw, ImageFont
 
-    with Image.open(io.BytesIO(content)) as original:
-        image = original.convert("RGBA")
+    refused = WatermarkFailed("This image cannot be watermarked, so it is not sent; ask the press office "
+                              "for another copy.")
+    try:
+        with Image.open(io.BytesIO(content)) as original:
+            if original.size[0] * original.size[1] > MAX_WATERMARK_PIXELS:
+                raise refused
+            image = original.convert("RGBA")
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise refused from exc
     overlay = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
     size = max(12, min(image.size) // 12)

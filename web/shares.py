@@ -57,14 +57,16 @@ def download(token: str, digest: str):
         item = next((m for m in share_engine.link_media(s, link) if m.digest == digest), None)
         if item is None:
             return _public_page(token, "That file is not part of this link.", 404)
-        stamp = link.watermark and item.content_type.startswith("image/")
+        content_type, filename = item.content_type, item.filename
+        path = desk().runtime.media.path_for(digest)
+        stamp = link.watermark and content_type.startswith("image/")
+        body = None
+        if stamp:  # before the download is logged: an image that cannot be stamped is not sent at all
+            mark = f"Released to {link.recipient} · {link.business_key}"
+            body = share_engine.watermark_image(path.read_bytes(), content_type, mark)
         share_engine.record_download(s, link, item, remote_addr=request.remote_addr,
                                      user_agent=request.headers.get("User-Agent"), watermarked=stamp, now=now)
-        content_type, filename = item.content_type, item.filename
-        mark = f"Released to {link.recipient} · {link.business_key}"
-    path = desk().runtime.media.path_for(digest)
-    if stamp:
-        body = share_engine.watermark_image(path.read_bytes(), content_type, mark)
+    if body is not None:
         response = send_file(io.BytesIO(body), mimetype=content_type, download_name=filename, as_attachment=True)
     else:
         response = send_file(path, mimetype=content_type, download_name=filename, as_attachment=True)

@@ -151,3 +151,31 @@ def test_press_office_page_issues_shows_once_and_revokes(client, api):
     assert login_page.status_code == 302
     login(client, "fay")
     assert client.get(f"/instances/{case_id}/shares").status_code == 403
+
+
+def test_an_image_that_cannot_be_stamped_is_not_sent_unstamped(api, app, desk):
+    import struct
+    import zlib
+
+    released_case(api, "WP-SH-4")
+    # A PNG whose header claims 60,000 x 60,000 pixels: stamping it would need gigabytes.
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+    big = api.post("/api/media", "rita", data={"file": (io.BytesIO(bomb), "big.png")},
+                   content_type="multipart/form-data").get_json()["digest"]
+    case_id = api.post("/api/process-definitions/wanted_person/start", "rita", json={
+        "businessKey": "WP-SH-5", "variables": {**START, **LEGAL_CLEAR, "media_items": [big]}}).get_json()["id"]
+    for user, values in (("olly", APPROVE), ("cat", PUBLISH)):
+        task = api.get("/api/tasks?businessKey=WP-SH-5", user).get_json()[0]
+        assert api.post(f"/api/tasks/{task['id']}/complete", user, json={"variables": values}).status_code == 200
+    link = api.post(f"/api/process-instances/{case_id}/share-links", "cat",
+                    json={"recipient": "The family", "recipientKind": "family", "watermark": True}).get_json()
+    path = urlsplit(link["url"]).path
+    client = app.test_client()
+    r = client.post(f"{path}/download/{big}", data={"csrf_token": csrf(client, path), "accept_conditions": "yes"})
+    assert r.status_code == 422 and "cannot be watermarked" in r.get_data(as_text=True)
+    assert r.mimetype == "text/html"
+    audit = api.get(f"/api/process-instances/{case_id}/audit", "max").get_json()
+    assert [r["action"] for r in audit if r["activityId"] == "share_link"] == ["share_issue"]  # nothing sent
