@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -85,6 +86,7 @@ def server_process(web_desk, tmp_path):
     proc.terminate()
     proc.wait(10)
     log.close()
+    shutil.rmtree(settings.media_dir, ignore_errors=True)  # hundreds of megabytes of test video
 
 
 __all__ = ["basic", "jpeg_bytes"]

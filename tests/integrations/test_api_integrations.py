@@ -37,6 +37,9 @@ def test_upload_answers_digest_and_refuses_wrong_type_size_and_shape(api, app):
 
     r = upload(api, "rita", b"%PDF-1.7 not an image at all", "photo.jpg")  # the name says jpg; the bytes do not
     assert r.status_code == 415 and "JPEG, PNG and MP4" in r.get_json()["details"]["file"]
+    r = api.post("/api/media", "rita", data={"file": [(io.BytesIO(jpeg), "a.jpg"), (io.BytesIO(jpeg), "b.jpg")]},
+                 content_type="multipart/form-data")
+    assert r.status_code == 400 and "one file" in r.get_json()["details"]["file"].lower()
     r = upload(api, "rita", jpeg, field="photo")
     assert r.status_code == 400 and "file" in r.get_json()["details"]
     r = api.post("/api/media", "rita", json={"file": "x"})
