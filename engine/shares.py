@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
 from .errors import Conflict, EngineError, InvalidForm, NotAllowed, NotFound
 from .models import DisclosureEntry, MediaCitation, MediaItem, ProcessInstance, ShareLink
-from .queries import instance_view, iso, readable_instance
+from .queries import instance_view, iso, readable_instance, visible_to
 from .users import Actor
 
 RECIPIENT_KINDS = ("newsroom", "cps", "family", "other")
@@ -171,6 +171,18 @@ def link_view(link: ShareLink, now: datetime) -> dict[str, Any]:
             "watermark": link.watermark, "createdBy": link.created_by, "createdAt": iso(link.created_at),
             "expiresAt": iso(link.expires_at), "revokedAt": iso(link.revoked_at), "revokedBy": link.revoked_by,
             "state": state}
+
+
+def released_cases(session: Session, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
+    """Released cases the actor may read, most recently released first, with their live links."""
+    last = (select(DisclosureEntry.instance_id, func.max(DisclosureEntry.at).label("released_at"))
+            .where(DisclosureEntry.activity_id != SHARE_ACTIVITY, DisclosureEntry.instance_id.is_not(None))
+            .group_by(DisclosureEntry.instance_id).subquery())
+    rows = session.execute(select(ProcessInstance, last.c.released_at)
+                           .join(last, last.c.instance_id == ProcessInstance.id).where(visible_to(actor))
+                           .order_by(last.c.released_at.desc(), ProcessInstance.id.desc()).limit(limit)).all()
+    return [{"id": i.id, "businessKey": i.business_key, "key": i.key, "state": i.state,
+             "releasedAt": iso(released_at)} for i, released_at in rows]
 
 
 def links_for(session: Session, instance_id: int, actor: Actor) -> list[ShareLink]:

@@ -73,6 +73,16 @@ def download(token: str, digest: str):
     return _no_store(response)
 
 
+@bp.get("/shares")
+@login_required
+def released():
+    """The press office's way in: released cases it can send media from."""
+    require_groups(*sorted(share_engine.SHARERS))
+    with desk().read() as s:
+        cases = share_engine.released_cases(s, web_actor())
+    return render_template("shares/released.html", cases=cases)
+
+
 @bp.route("/instances/<int:instance_id>/shares", methods=["GET", "POST"])
 @login_required
 def manage(instance_id: int):

@@ -135,6 +135,8 @@ def test_watermarked_image_differs_from_the_original(api, app):
 def test_press_office_page_issues_shows_once_and_revokes(client, api):
     case_id, digest, _ = released_case(api, "WP-SH-3")
     login(client, "cat")
+    listing = client.get("/shares").get_data(as_text=True)
+    assert f'href="/instances/{case_id}/shares"' in listing and "WP-SH-3" in listing
     page = client.get(f"/instances/{case_id}/shares")
     assert page.status_code == 200 and "suspect.jpg" in page.get_data(as_text=True)
     r = client.post(f"/instances/{case_id}/shares", data={
@@ -151,6 +153,7 @@ def test_press_office_page_issues_shows_once_and_revokes(client, api):
     assert login_page.status_code == 302
     login(client, "fay")
     assert client.get(f"/instances/{case_id}/shares").status_code == 403
+    assert client.get("/shares").status_code == 403
 
 
 def test_an_image_that_cannot_be_stamped_is_not_sent_unstamped(api, app, desk):
