@@ -6,12 +6,13 @@ from flask import Blueprint, g, jsonify
 from engine import shares as share_engine
 
 from .api import api_auth, desk, json_body
+from .integrations import ID
 from .shares import share_url
 
 bp = Blueprint("api_shares", __name__, url_prefix="/api")
 
 
-@bp.get("/process-instances/<int:instance_id>/share-links")
+@bp.get(f"/process-instances/<{ID}:instance_id>/share-links")
 @api_auth
 def list_links(instance_id: int):
     now = desk().clock()
@@ -20,7 +21,7 @@ def list_links(instance_id: int):
                         for link in share_engine.links_for(s, instance_id, g.actor)])
 
 
-@bp.post("/process-instances/<int:instance_id>/share-links")
+@bp.post(f"/process-instances/<{ID}:instance_id>/share-links")
 @api_auth
 def issue(instance_id: int):
     body = json_body()
@@ -34,7 +35,7 @@ def issue(instance_id: int):
     return jsonify({**view, "url": share_url(issued.token)}), 201
 
 
-@bp.post("/share-links/<int:link_id>/revoke")
+@bp.post(f"/share-links/<{ID}:link_id>/revoke")
 @api_auth
 def revoke(link_id: int):
     now = desk().clock()

@@ -12,6 +12,7 @@ from engine.users import Actor
 
 from .api import api_auth
 from .auth import web_actor
+from .integrations import ID
 
 bp = Blueprint("decision_log", __name__)
 FORMATS = {"pdf": "application/pdf", "csv": "text/csv"}
@@ -39,13 +40,13 @@ def _export(instance_id: int, fmt: str, actor: Actor) -> Response:
     return response
 
 
-@bp.get("/api/process-instances/<int:instance_id>/decision-log.<fmt>")
+@bp.get(f"/api/process-instances/<{ID}:instance_id>/decision-log.<fmt>")
 @api_auth
 def api_export(instance_id: int, fmt: str):
     return _export(instance_id, fmt, g.actor)
 
 
-@bp.get("/instances/<int:instance_id>/decision-log.<fmt>")
+@bp.get(f"/instances/<{ID}:instance_id>/decision-log.<fmt>")
 @login_required
 def page_export(instance_id: int, fmt: str):
     return _export(instance_id, fmt, web_actor())

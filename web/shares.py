@@ -14,6 +14,7 @@ from engine import shares as share_engine
 from engine.queries import readable_instance
 
 from .auth import require_groups, web_actor
+from .integrations import ID
 
 bp = Blueprint("shares", __name__)
 
@@ -83,7 +84,7 @@ def released():
     return render_template("shares/released.html", cases=cases)
 
 
-@bp.route("/instances/<int:instance_id>/shares", methods=["GET", "POST"])
+@bp.route(f"/instances/<{ID}:instance_id>/shares", methods=["GET", "POST"])
 @login_required
 def manage(instance_id: int):
     actor = web_actor()
@@ -113,7 +114,7 @@ def manage(instance_id: int):
                            kinds=share_engine.RECIPIENT_KINDS, max_days=desk().settings.share_link_days), status
 
 
-@bp.post("/instances/<int:instance_id>/shares/<int:link_id>/revoke")
+@bp.post(f"/instances/<{ID}:instance_id>/shares/<{ID}:link_id>/revoke")
 @login_required
 def revoke(instance_id: int, link_id: int):
     require_groups(*sorted(share_engine.SHARERS))

@@ -182,3 +182,12 @@ def test_upgrading_cites_media_of_cases_started_before(api, desk):
     with desk.read() as s:
         assert [c.digest for c in s.query(MediaCitation)] == [digest]
     assert api.get(f"/api/media/{digest}", "olly").data == jpeg
+
+
+def test_out_of_range_ids_are_not_found_not_errors(api):
+    for path in ("/api/process-instances/99999999999999999999/share-links",
+                 "/api/process-instances/99999999999999999999/decision-log.pdf"):
+        assert api.get(path, "max").status_code == 404, path
+    assert api.post("/api/share-links/99999999999999999999/revoke", "max").status_code == 404
+    assert api.post("/api/share-links/2147483647/revoke", "max").status_code == 404
+    assert api.get(f"/api/media/{'z' * 64}", "max").status_code == 404
