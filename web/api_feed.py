@@ -39,4 +39,4 @@ def events():
     if errors:
         raise InvalidForm("Invalid query parameter.", errors)
     with desk().read() as s:
-        return jsonify(events_after(s, g.actor, after, limit))
+        return jsonify(events_after(s, g.actor, after, limit, desk().clock()))
