@@ -36,7 +36,12 @@ def run(cmd, **kw) -> subprocess.CompletedProcess:
 def source_copy(target: Path) -> Path:
     """The files git would ship (tracked, plus new files not ignored): a wheel must not depend on
     anything only a developer's checkout has, such as node_modules."""
-    listing = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT).stdout.split("\0")
+    try:
+        listing = run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT).stdout.split("\0")
+    except (OSError, AssertionError):  # not a git checkout (an unpacked source archive): skip local-only folders
+        skip = {".git", ".venv", "node_modules", "instance", "artifacts", "build", "dist", "__pycache__"}
+        listing = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*")
+                   if p.is_file() and not skip & set(p.relative_to(ROOT).parts)]
     archive = target / "src.tar"
     with tarfile.open(archive, "w") as tar:
         for name in filter(None, listing):
