@@ -1,23 +1,32 @@
-"""The append-only, hash-chained audit trail.
+"""The append-only, hash-chained audit trail, one chain per stream.
 
-Each record's hash covers its own fields and the previous record's hash, so editing or deleting any
-row breaks the chain from that point. Appends lock the single `audit_head` row, which serializes
-writers across processes and hosts (PostgreSQL row lock; SQLite's write lock), and `prev_hash` is
-unique, so a forked chain cannot be committed even by a writer that skipped the lock."""
+Each record's hash covers its own fields, its global `seq`, its place in its stream and the hash of
+the record before it in that stream, so editing, deleting, reordering or inserting a record breaks
+the chain from that point. A case's records form one stream (`case:<id>`); records without a case
+(deployments, sign-ins) go to one of a few `general:<n>` streams chosen by actor. An append locks
+only its stream's head row, so writers to different cases never wait for each other; `seq` comes
+from a sequence (PostgreSQL) or SQLite's single writer, never from a shared row.
+
+Against someone who can write the database, chains alone prove nothing (they can be recomputed):
+signed checkpoints kept outside the database anchor them (see `audit_checkpoints`, `audit_verify`).
+
+Records written before per-stream chains existed stay in stream `legacy`, hashed the old way."""
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from .models import AuditHead, AuditRecord
+from .models import AUDIT_SEQ, AuditRecord, AuditStream
 
 GENESIS = "0" * 64
+LEGACY_STREAM = "legacy"
+GENERAL_STREAMS = 16  # case-less records spread over this many streams, so none becomes a hot lock
 
 
 def _canonical_time(at: datetime) -> str:
@@ -26,8 +35,27 @@ def _canonical_time(at: datetime) -> str:
     return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def record_hash(record: AuditRecord) -> str:
-    body = {
+def canonical_json(body: Any) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def stream_genesis(stream: str) -> str:
+    """The `prev_hash` of a stream's first record: distinct per stream, so `prev_hash` stays unique
+    across all records and a forked chain cannot be committed."""
+    if stream == LEGACY_STREAM:
+        return GENESIS
+    return hashlib.sha256(b"releasedesk-audit-stream:" + stream.encode()).hexdigest()
+
+
+def stream_for(instance_id: int | None, actor: str) -> str:
+    if instance_id is not None:
+        return f"case:{instance_id}"
+    shard = hashlib.sha256(actor.encode()).digest()[0] % GENERAL_STREAMS
+    return f"general:{shard}"
+
+
+def _body(record: AuditRecord) -> dict[str, Any]:
+    return {
         "seq": record.seq,
         "at": _canonical_time(record.at),
         "actor": record.actor,
@@ -42,8 +70,37 @@ def record_hash(record: AuditRecord) -> str:
         "data": record.data,
         "prev": record.prev_hash,
     }
-    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def record_hash(record: AuditRecord) -> str:
+    body = _body(record)
+    if record.stream != LEGACY_STREAM:  # legacy records keep the single-chain hash they were written with
+        body.update({"v": 2, "stream": record.stream, "stream_seq": record.stream_seq})
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+def _advance_head(session: Session, stream: str) -> tuple[int, str, int]:
+    """Lock the stream's head (creating it on first use) and take the next place in the stream and
+    the next global seq, in one statement: (stream_seq, prev_hash, seq)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The seq is drawn in the update branch, after the row lock, so a case's records are in
+        # `seq` order along their chain. A new stream's head is inserted with seq 0 and draws its
+        # seq next (once per case, and no value drawn in vain, so `seq` has no gaps of our making).
+        stmt = postgresql.insert(AuditStream).values(stream=stream, length=1, hash=stream_genesis(stream), last_seq=0)
+        set_last = AUDIT_SEQ.next_value()
+    else:  # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE)
+        next_seq = select(func.coalesce(func.max(AuditRecord.seq), 0) + 1).scalar_subquery()
+        stmt = sqlite.insert(AuditStream).values(stream=stream, length=1, hash=stream_genesis(stream),
+                                                 last_seq=next_seq)
+        set_last = stmt.excluded.last_seq
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[AuditStream.stream],
+        set_={"length": AuditStream.length + 1, "last_seq": set_last},
+    ).returning(AuditStream.length, AuditStream.hash, AuditStream.last_seq)
+    length, prev_hash, seq = session.execute(stmt).one()
+    if seq == 0:
+        seq = session.execute(select(AUDIT_SEQ.next_value())).scalar_one()
+    return length, prev_hash, seq
 
 
 def append(
@@ -59,16 +116,15 @@ def append(
     activity_name: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
+    stream = stream_for(instance_id, actor)
+    stream_seq, prev_hash, seq = _advance_head(session, stream)
     data = dict(data or {})
     decision = data.get("decision")
     rationale = data.get("rationale")
     record = AuditRecord(
-        seq=head.seq + 1,
+        seq=seq,
+        stream=stream,
+        stream_seq=stream_seq,
         at=at,
         actor=actor,
         group_name=group,
@@ -80,45 +136,17 @@ def append(
         decision=str(decision) if decision is not None else None,
         rationale=str(rationale) if rationale is not None else None,
         data=data,
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     record.hash = record_hash(record)
     session.add(record)
-    head.seq, head.hash = record.seq, record.hash
     session.flush()
+    session.execute(update(AuditStream).where(AuditStream.stream == stream).values(hash=record.hash, last_seq=seq))
     return record
 
 
-@dataclass
-class VerifyResult:
-    ok: bool
-    checked: int
-    bad_seq: int | None = None
-    reason: str | None = None
-
-    def __str__(self) -> str:
-        if self.ok:
-            return f"audit chain intact: {self.checked} record(s) verified"
-        return f"audit chain BROKEN at record {self.bad_seq}: {self.reason}"
-
-
-def verify(session: Session, instance_id: int | None = None) -> VerifyResult:
-    """Walk the whole chain in order. With `instance_id`, only that instance's records are
-    reported on, but each is still checked against the record before it in the global chain."""
-    prev_hash, expected_seq, checked = GENESIS, 1, 0
-    rows = session.execute(select(AuditRecord).order_by(AuditRecord.seq)).scalars()
-    for record in rows.yield_per(1000):
-        mine = instance_id is None or record.instance_id == instance_id
-        if record.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, f"record {expected_seq} is missing (deleted?)")
-        if record.prev_hash != prev_hash:
-            return VerifyResult(False, checked, record.seq, "does not link to the record before it")
-        if record_hash(record) != record.hash:
-            return VerifyResult(False, checked, record.seq, "its contents were changed after it was written")
-        prev_hash, expected_seq = record.hash, expected_seq + 1
-        checked += 1 if mine else 0
-        session.expunge(record)
-    head = session.get(AuditHead, 1)
-    if head is not None and head.seq != expected_seq - 1:
-        return VerifyResult(False, checked, expected_seq, f"records after {expected_seq - 1} are missing (deleted?)")
-    return VerifyResult(True, checked)
+def verify(session: Session, instance_id: int | None = None, **options: Any):
+    """Check the chains (and, given `keys` and `exported`, the signed checkpoints); see
+    `audit_verify.verify`. Kept here so `from engine.audit import verify` goes on working."""
+    from .audit_verify import verify as _verify
+    return _verify(session, instance_id, **options)

@@ -5,18 +5,21 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit, evidence
 from .errors import (
     Conflict,
+    DuplicateCase,
     InvalidForm,
     NotAllowed,
 )
 from .forms import validate_form
 from .models import ProcessInstance
-from .projections import waiting_events
-from .queries import get_definition
+from .projections import EMPTY, apply_state, projection, waiting_events
+from .queries import visible_to
 from .specs import load_state, new_workflow
 from .steps import Steps
 from .users import SYSTEM, Actor
@@ -25,13 +28,14 @@ ENGINE_VARIABLES = ("requested_by", "local_approval_required")
 FORCE_DEFAULTS = ("copyright_notice", "conditions_of_use", "review_interval", "removal_sla")
 
 
-
 class CaseCommands(Steps):
     def start(self, session: Session, key: str, business_key: str, variables: dict[str, Any], actor: Actor,
-              *, html: bool = False) -> dict[str, Any]:
-        definition = get_definition(session, key)
+              *, html: bool = False, by_message: bool = False) -> dict[str, Any]:
+        """Start a case. `by_message`: the start message's declared senders were already checked
+        (they, not the pathway's starter groups, say who may send `conviction_recorded`)."""
+        definition = self.definitions.latest(session, key)
         catalog = definition.catalog
-        if actor is not SYSTEM and not actor.in_any(catalog["starter_groups"]):
+        if not by_message and actor is not SYSTEM and not actor.in_any(catalog["starter_groups"]):
             raise NotAllowed(f"only {', '.join(catalog['starter_groups'])} may start {key}")
         start = catalog["start"]
         values = dict(variables or {})
@@ -47,7 +51,8 @@ class CaseCommands(Steps):
             values = evidence.accept_references(session, start["form"], values, actor, self.clock())
             clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
                                   settings_options=self.settings_options,
-                                  media_exists=evidence.media_exists(session, self.media.exists), html=html)
+                                  media_exists=evidence.media_exists(session, self.media.exists), html=html,
+                                  limits=self.form_limits)
         except InvalidForm as exc:
             errors = {**exc.details, **errors}
         if errors:
@@ -71,21 +76,39 @@ class CaseCommands(Steps):
                                               {"payload": clean, "result_var": start["message"]}))
             else:
                 workflow.get_tasks(state=TaskState.READY)[0].set_data(**clean)
-        automatic = self._run(workflow, begin)
+        automatic = self._run(workflow, begin, new=True)
         instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
                                    business_key=business_key, state="active", started_at=now,
-                                   started_by=actor.username, workflow_json="{}")
-        instance.definition = definition
-        session.add(instance)
-        session.flush()
+                                   started_by=actor.username)
+        apply_state(instance, workflow, now, definition.activities)  # one INSERT with the state
+        try:  # in a savepoint, so the refusal leaves the transaction usable for a clean rollback
+            with session.begin_nested():
+                session.add(instance)
+        except IntegrityError:  # an active case has this reference (the index compares in lower case)
+            self.refuse_duplicate(session, key, definition.name, business_key, actor)
+            raise DuplicateCase(f"An active {definition.name} case already has the case reference {business_key}.",
+                                {"businessKey": business_key}) from None
         audit.append(session, at=now, actor=actor.username,
                      group=actor.first_group_of(catalog["starter_groups"]), action="start",
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
                      activity_name=start["name"], data=clean)
         self._audit_automatic(session, instance, automatic, now)
         evidence.cite(session, instance.id, start["form"], clean, now, start["id"])
-        return self._finish(session, instance, workflow, now)
+        return self._finish(session, instance, workflow, now, EMPTY, state_applied=True)
 
+    def refuse_duplicate(self, session: Session, key: str, pathway: str, business_key: str, actor: Actor) -> None:
+        """409 when an active case of the pathway has this reference (any letter case); the existing
+        case's id is given only to a caller who may read it. The partial unique index backs this up
+        against concurrent starts."""
+        same = (ProcessInstance.key == key, ProcessInstance.state == "active",
+                func.lower(ProcessInstance.business_key) == func.lower(business_key))
+        existing = session.scalar(select(ProcessInstance.id).where(*same).limit(1))
+        if existing is None:
+            return
+        details: dict[str, Any] = {"businessKey": business_key}
+        if session.scalar(select(ProcessInstance.id).where(*same, visible_to(actor)).limit(1)) is not None:
+            details["existingInstanceId"] = existing
+        raise DuplicateCase(f"An active {pathway} case already has the case reference {business_key}.", details)
 
     def cancel(self, session: Session, instance_id: int, actor: Actor, reason: str) -> dict[str, Any]:
         if "manager" not in actor.groups:
@@ -95,12 +118,14 @@ class CaseCommands(Steps):
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             raise Conflict(f"instance {instance_id} is already {instance.state}")
-        workflow = load_state(instance.workflow_json, instance.definition)
+        workflow = load_state(instance.workflow_json, self.definition_of(session, instance))
+        before = projection(workflow)
         workflow.cancel()
         now = self.clock()
         instance.state, instance.ended_at, instance.outcome = "cancelled", now, "Cancelled"
+        self._apply(session, instance, workflow, now)
         audit.append(session, at=now, actor=actor.username, group="manager", action="cancel",
                      instance_id=instance.id, business_key=instance.business_key,
                      data={"reason": reason.strip(), "rationale": reason.strip()})
-        return self._finish(session, instance, workflow, now)
+        return self._finish(session, instance, workflow, now, before, state_applied=True)
 

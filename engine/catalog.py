@@ -235,6 +235,8 @@ def _process_catalog(process: etree._Element, messages: dict, problems: Problems
         catalog["activities"][activity["id"]] = activity
     if catalog["start"] is None:
         problems.add(process, "process has no start event")
+    from .messages import annotate  # who may send each message, and what it may carry
+    annotate(process, catalog, problems)
     return catalog
 
 

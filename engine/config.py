@@ -28,6 +28,33 @@ class Settings:
     transmission_methods: tuple[str, ...] = ("secure_portal", "encrypted_email")
     custody_local_approval: bool = True
     secure_cookies: bool = True  # session cookie only over HTTPS; off for plain-HTTP intranet trials
+    # Audit checkpoints (README "The audit record and its threat model"): how often the worker signs
+    # one (0: never in this process), the Ed25519 key (PEM/base64 text, or a file), older public keys
+    # still trusted after a rotation, and where each checkpoint is exported (None: beside media_dir;
+    # "": nowhere) and optionally sent to syslog ("/dev/log" or "host:port").
+    audit_checkpoint_seconds: int = 60
+    audit_signing_key: str | None = None
+    audit_signing_key_file: str | None = None
+    audit_trusted_keys_file: str | None = None
+    audit_export_file: str | None = None
+    audit_syslog_address: str | None = None
+    # --- scale-out ---
+    timer_batch_size: int = 10  # due timers a worker claims at a time (SKIP LOCKED on PostgreSQL)
+    timer_claim_seconds: int = 300  # how long a claim stands before another worker may take the timer
+    db_pool_size: int = 10  # connections each process keeps open (PostgreSQL)
+    db_max_overflow: int = 10  # extra connections under bursts (PostgreSQL)
+    db_pool_timeout: int = 10  # seconds to wait for a free connection before answering 503
+    # Bounds on one command (start, complete, message, timer): past any of them it is rolled back.
+    command_max_steps: int = 500
+    command_max_tasks: int = 5000
+    command_max_seconds: int = 5
+    # Bounds on submitted values: text without its own maxlength, durations (review_interval, removal_sla).
+    max_text_length: int = 20_000
+    duration_min_seconds: int = 60
+    duration_max_days: int = 3660
+    # Incidents (a case's timer failing in the worker): first retry after this, doubling up to the cap.
+    incident_retry_seconds: int = 60
+    incident_retry_max_seconds: int = 3600
     media_max_bytes: int = 2 * 1024 ** 3  # POST /api/media, streamed to disk (body-worn video)
     share_link_days: int = 14  # how long a share link to released media stays open
     testing: bool = False

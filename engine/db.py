@@ -7,17 +7,46 @@ SQLite runs in WAL mode and starts every writing transaction with BEGIN IMMEDIAT
 queue instead of failing half-way; a read-only transaction (`read_only(engine)`, used by
 `ReleaseDesk.read()`) starts with a plain BEGIN and never waits for the write lock, since WAL
 readers see the last committed state. PostgreSQL relies on row locks (SELECT ... FOR UPDATE) and the
-optimistic version column on process instances; its read-only transactions are READ ONLY."""
+optimistic version column on process instances; its read-only transactions are READ ONLY.
+
+Failures that are nobody's fault and pass on their own (a deadlock, a serialization failure, a lost
+connection, a full pool, a database that was read-only) are `transient`: commands that are safe to
+repeat are retried (`ReleaseDesk.attempt`), and what still fails answers 503 with Retry-After. A
+connection that found the database read-only is thrown away, so writes recover as soon as the file
+is writable again, without a restart."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+#: SQLSTATEs worth another try: serialization failure, deadlock, lock not available, admin shutdown,
+#: connection failures.
+TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001"}
+_SQLITE_TRANSIENT = ("database is locked", "readonly database", "disk i/o error", "unable to open database")
 
-def make_engine(url: str, echo: bool = False) -> Engine:
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether `exc` is a database failure that trying again later can cure."""
+    if isinstance(exc, sa_exc.TimeoutError):  # no free connection in the pool
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    text = str(orig).lower()
+    return isinstance(exc, sa_exc.OperationalError) and any(t in text for t in _SQLITE_TRANSIENT + (
+        "server closed the connection", "connection refused", "terminating connection", "could not connect"))
+
+
+def make_engine(url: str, echo: bool = False, *, pool_size: int = 10, max_overflow: int = 10,
+                pool_timeout: float = 10) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -38,8 +67,16 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         def _sqlite_begin(conn):  # pragma: no cover - trivial
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
+        @event.listens_for(engine, "handle_error")
+        def _sqlite_read_only(context):
+            # SQLite opens a file it cannot write read-only and keeps it so: discard such connections
+            # (the whole pool), so the next transaction reopens the file and writes once it can.
+            if "readonly database" in str(context.original_exception).lower():
+                context.is_disconnect = True
+
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+                         pool_timeout=pool_timeout)
 
 
 #: Execution option that marks a connection's transactions as read-only.

@@ -72,3 +72,26 @@ class WorkflowFailure(EngineError):
     """The diagram itself failed at run time (a bad expression); `details` names task and line."""
 
     status = 422
+
+
+class Unavailable(EngineError):
+    """The database could not do it just now (deadlock, serialization failure, lost connection, no
+    free connection, read-only file); nothing was saved and the same request may be sent again after
+    `details["retryAfter"]` seconds."""
+
+    status = 503
+
+    def __init__(self, message: str = "The service is busy; nothing was saved. Try again shortly.",
+                 retry_after: int = 1) -> None:
+        super().__init__(message, {"retryAfter": retry_after})
+        self.retry_after = retry_after
+
+
+class DuplicateCase(Conflict):
+    """An active case of the pathway already has this case reference (compared case-insensitively).
+    `details["existingInstanceId"]` names it when the caller may read it."""
+
+
+class CommandLimitExceeded(WorkflowFailure):
+    """One command ran past a bound (engine steps, tasks created, seconds); everything it did was
+    rolled back. `details["limit"]` names the bound and `details["max"]` its value."""

@@ -16,7 +16,15 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidForm, NotFound
-from .models import EvidenceReference, HumanTask, HumanTaskGroup, MediaCitation, MediaItem, ProcessInstance
+from .models import (
+    EvidenceCitation,
+    EvidenceReference,
+    HumanTask,
+    HumanTaskGroup,
+    MediaCitation,
+    MediaItem,
+    ProcessInstance,
+)
 from .users import Actor
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -96,13 +104,30 @@ def media_exists(session: Session, file_exists: Callable[[str], bool]) -> Callab
 
 def cite(session: Session, instance_id: int, fields: list[dict[str, Any]], clean: dict[str, Any],
          now: datetime, activity_id: str | None = None) -> None:
-    """Record that the case cites every digest in the form's media fields."""
-    for fid in media_field_ids(fields):
-        for digest in clean.get(fid) or []:
-            if isinstance(digest, str) and session.get(MediaCitation, (instance_id, digest)) is None:
-                session.add(MediaCitation(instance_id=instance_id, digest=digest, activity_id=activity_id,
-                                          cited_at=now))
+    """Record that the case cites every digest in the form's media fields: uploads in
+    media_citations (which also takes them out of quarantine), evidence references in
+    evidence_citations. A citation already there (written by this or another step) is kept."""
+    digests = {d for fid in media_field_ids(fields) for d in (clean.get(fid) or []) if isinstance(d, str)}
+    if not digests:
+        return
+    uploads = set(session.scalars(select(MediaItem.digest).where(MediaItem.digest.in_(digests))))
+    refs = set(session.scalars(select(EvidenceReference.digest).where(EvidenceReference.digest.in_(digests))))
     session.flush()
+    for digest in sorted(uploads):
+        _insert_ignoring_duplicate(session, MediaCitation, {"digest": digest, "instance_id": instance_id,
+                                                            "cited_at": now})
+    for digest in sorted(refs - uploads):
+        _insert_ignoring_duplicate(session, EvidenceCitation, {"digest": digest, "instance_id": instance_id,
+                                                               "activity_id": activity_id, "cited_at": now})
+
+
+def _insert_ignoring_duplicate(session: Session, model, values: dict[str, Any]) -> None:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 def references(session: Session, digests: list[str]) -> list[EvidenceReference]:
@@ -117,8 +142,9 @@ def reference_view(ref: EvidenceReference) -> dict[str, str]:
 
 def readable_citation(session: Session, digest: str, actor: Actor) -> ProcessInstance | None:
     """A case citing `digest` on which the actor has (or had) a task, or any citing case for managers."""
-    query = (select(ProcessInstance).join(MediaCitation, MediaCitation.instance_id == ProcessInstance.id)
-             .where(MediaCitation.digest == digest))
+    citing = (select(MediaCitation.instance_id).where(MediaCitation.digest == digest)
+              .union(select(EvidenceCitation.instance_id).where(EvidenceCitation.digest == digest)))
+    query = select(ProcessInstance).where(ProcessInstance.id.in_(citing))
     if not actor.groups & READ_ALL:
         query = query.where(exists().where(HumanTask.instance_id == ProcessInstance.id,
                                            HumanTaskGroup.task_id == HumanTask.id,

@@ -11,6 +11,7 @@ with the new spec) before anything is written, under the instance row lock; a re
 MigrationRefused with the reason and leaves the instance untouched. Every migration is audited."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit
-from .errors import ConcurrentChange, Conflict, NotAllowed
+from .compaction import pruned_activities
+from .errors import ConcurrentChange, Conflict, NotAllowed, Unavailable
 from .expressions import UnsafeExpression
 from .models import HumanTask, HumanTaskGroup, ProcessDefinition, ProcessInstance
 from .projections import ready_user_tasks, save
@@ -79,6 +81,16 @@ def _blocking(workflow, top, subs, spec_diff: SpecDiff) -> list[dict]:
                 continue
             found.append({"activity": _label(task), "state": TaskState.get_name(task.state),
                           "change": "changed: " + ", ".join(changes or ["definition"])})
+    # Work done so long ago that its tasks were dropped from the state (compaction) counts the same.
+    removed = {spec.name for spec in spec_diff.removed}
+    for activity in pruned_activities(workflow):
+        if any(f["activity"] == activity for f in found):
+            continue
+        if activity in removed:
+            found.append({"activity": activity, "state": "COMPLETED", "change": "removed in the new version"})
+        elif activity in attrs and not set(attrs[activity]) <= COSMETIC:
+            found.append({"activity": activity, "state": "COMPLETED",
+                          "change": "changed: " + ", ".join(attrs[activity] or ["definition"])})
     return found
 
 
@@ -214,3 +226,45 @@ def migrate_version(session: Session, runtime, key: str, from_version: int, to_v
                             "reason": exc.details["reason"]})
     return {"key": key, "fromVersion": from_version, "toVersion": to_version, "migrated": migrated,
             "refused": refused}
+
+
+def migrate_cases(desk, key: str, from_version: int, to_version: int, actor: Actor, *,
+                  progress: Callable[[dict[str, Any]], None] | None = None, page: int = 100) -> dict[str, Any]:
+    """Move every running case of `key` on `from_version` to `to_version`, each case in a transaction
+    of its own (`desk.attempt`: retried on a transient failure), so officers keep working while a
+    large migration runs: no lock is held across cases and no case waits on another.
+
+    Resumable: a case that moved is no longer on `from_version`, so running it again after an
+    interruption carries on with the cases still to do. `progress` is called after every case with
+    {"done", "total", "migrated", "refused", "failed", "last"}. Returns the same shape as
+    `migrate_version`, plus "failed": cases the database could not move just now (try again)."""
+    if not actor.in_any(MIGRATE_GROUPS):
+        raise NotAllowed("only designers and managers may migrate cases")
+    with desk.read() as s:
+        get_definition(s, key, to_version)
+        total = len(active_on_version(s, key, from_version))
+    migrated, refused, failed = [], [], []
+    last, done = 0, 0
+    while True:
+        with desk.read() as s:  # the next page of ids, in ascending order
+            ids = list(s.scalars(select(ProcessInstance.id).where(
+                ProcessInstance.key == key, ProcessInstance.version == from_version,
+                ProcessInstance.state == "active", ProcessInstance.id > last).order_by(ProcessInstance.id).limit(page)))
+        if not ids:
+            break
+        for instance_id in ids:
+            last = instance_id
+            try:
+                migrated.append(desk.attempt(lambda s, i=instance_id: migrate_instance(
+                    s, desk.runtime, i, actor, to_version)))
+            except MigrationRefused as exc:
+                refused.append({"id": instance_id, "businessKey": exc.details["businessKey"],
+                                "reason": exc.details["reason"]})
+            except Unavailable as exc:
+                failed.append({"id": instance_id, "reason": exc.message})
+            done += 1
+            if progress is not None:
+                progress({"done": done, "total": total, "migrated": len(migrated), "refused": len(refused),
+                          "failed": len(failed), "last": instance_id})
+    return {"key": key, "fromVersion": from_version, "toVersion": to_version, "migrated": migrated,
+            "refused": refused, "failed": failed}

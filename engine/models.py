@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     String,
     Text,
     UniqueConstraint,
@@ -136,8 +137,9 @@ class HumanTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    # Loaded only when used (a migration): commands read `candidate_groups`, lists query the table.
     groups: Mapped[list[HumanTaskGroup]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
+        cascade="all, delete-orphan", lazy="select"
     )
 
     @property
@@ -180,18 +182,24 @@ class Subscription(Base):
     activity_id: Mapped[str] = mapped_column(String(100))
     business_key: Mapped[str] = mapped_column(String(200))
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # A timer worker's lease on a due timer (migration 0009): others skip it until it runs out.
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class AuditRecord(Base):
-    """Append-only and hash-chained: each row holds the hash of the row before it."""
+    """Append-only and hash-chained per stream (a case, or a shard of case-less records): each row
+    holds the hash of the row before it in its stream. `seq` is global and increasing, for order."""
 
     __tablename__ = "audit_records"
     __table_args__ = (
         Index("ix_audit_instance_seq", "instance_id", "seq"),
         Index("ix_audit_actor_seq", "actor", "seq"),
         Index("ix_audit_action_seq", "action", "seq"),
+        UniqueConstraint("stream", "stream_seq", name="uq_audit_stream_seq"),
     )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    stream: Mapped[str] = mapped_column(String(80))
+    stream_seq: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(80))
     group_name: Mapped[str | None] = mapped_column(String(40), nullable=True)
@@ -204,15 +212,6 @@ class AuditRecord(Base):
     rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    hash: Mapped[str] = mapped_column(String(64))
-
-
-class AuditHead(Base):
-    """One row: the chain's last seq and hash. Locking it serializes appends across workers."""
-
-    __tablename__ = "audit_head"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    seq: Mapped[int] = mapped_column(Integer, default=0)
     hash: Mapped[str] = mapped_column(String(64))
 
 
@@ -243,7 +242,108 @@ class MediaItem(Base):
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-# --- integrations: evidence references, media citations, share links ---
+# --- audit streams and checkpoints ---
+#: Global order of audit records on PostgreSQL (SQLite's single writer takes max(seq) + 1).
+AUDIT_SEQ = Sequence("audit_records_seq", metadata=Base.metadata)
+
+
+class AuditStream(Base):
+    """The head of one audit stream: its length and last hash. Appends lock only their own stream's
+    row, so writers to different cases never wait for each other."""
+
+    __tablename__ = "audit_streams"
+    stream: Mapped[str] = mapped_column(String(80), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class AuditCheckpoint(Base):
+    """A signed anchor: the stream heads that changed since the previous checkpoint, chained to it.
+    Each is also exported outside the database, where its signature and hash can be checked."""
+
+    __tablename__ = "audit_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str] = mapped_column(String(20))
+    heads: Mapped[dict] = mapped_column(JSON, default=dict)
+    key_id: Mapped[str] = mapped_column(String(40))
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(100))
+
+
+class AuditCheckpointed(Base):
+    """Bookkeeping for the checkpoint writer: each stream's head as of the last checkpoint, so the
+    next one carries only what changed. Verification checks it against the signed checkpoints."""
+
+    __tablename__ = "audit_checkpointed"
+    stream: Mapped[str] = mapped_column(String(80), primary_key=True)
+    length: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- messages: business keys and idempotent retries ---
+from sqlalchemy import func as _func  # noqa: E402
+
+# An active case's business key is unique per pathway, whatever its letter case: eight concurrent
+# starts with one reference make one case. Partial unique indexes work on SQLite and PostgreSQL.
+Index("uq_instances_active_business_key", ProcessInstance.key, _func.lower(ProcessInstance.business_key),
+      unique=True, sqlite_where=ProcessInstance.state == "active",
+      postgresql_where=ProcessInstance.state == "active")
+# Case-insensitive look-ups and prefix searches by case reference.
+Index("ix_instances_business_key_lower", _func.lower(ProcessInstance.business_key), ProcessInstance.id)
+
+
+class IdempotencyRecord(Base):
+    """The first successful answer to a start or message sent with an `Idempotency-Key`, so a client
+    retrying after a lost reply gets that answer again instead of a second case or event."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("actor", "key", name="uq_idempotency_actor_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# --- incidents and attachment ownership ---
+class Incident(Base):
+    """A timer or step of one case that failed in the background worker: shown to managers, retried
+    with back-off, retried by hand after a fix; it never holds up other cases."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "resolved_at", "next_retry_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # timer | step
+    activity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    error: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+class MediaCitation(Base):
+    """A case that cites an upload. An upload nobody cites is in quarantine until purged."""
+
+    __tablename__ = "media_citations"
+    digest: Mapped[str] = mapped_column(ForeignKey("media_items.digest", ondelete="CASCADE"), primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)
+    cited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_media_uploader", MediaItem.uploaded_by, MediaItem.uploaded_at)
+
+
+# --- integrations: evidence references and their citations, share links ---
 class EvidenceReference(Base):
     """An item held in the force's digital evidence management system, cited by its SHA-256 in place
     of an upload. The product records and shows it; it never fetches the URL."""
@@ -257,15 +357,16 @@ class EvidenceReference(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-class MediaCitation(Base):
-    """Which cases cite which media (upload or evidence reference): the access rule for a download
-    ("people with a task on a case citing it") without reading workflow state."""
+class EvidenceCitation(Base):
+    """Which cases cite which evidence reference (items in the force's evidence system, which have no
+    media_items row, so media_citations cannot hold them): the download rule for references."""
 
-    __tablename__ = "media_citations"
+    __tablename__ = "evidence_citations"
     instance_id: Mapped[int] = mapped_column(
         ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True
     )
-    digest: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    digest: Mapped[str] = mapped_column(ForeignKey("evidence_references.digest", ondelete="CASCADE"),
+                                        primary_key=True, index=True)
     activity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
     cited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -1,10 +1,12 @@
-"""After every engine step: save the workflow and rewrite what the rest of the product reads.
+"""After every engine step: save the workflow and write what the rest of the product reads.
 
 Human tasks, positions and waiting subscriptions are derived from the workflow and written in the
 same transaction as its state, so the inbox, lists, message correlation and the timer worker read
-indexed rows and never deserialize workflows."""
+indexed rows and never deserialize workflows. Only what changed is written: the projection of the
+workflow as loaded is diffed against the projection after the step."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, time, timezone
 from typing import Any
 
@@ -13,9 +15,10 @@ from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDef
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from .compaction import compact, pruned_activities
 from .expressions import evaluate
 from .models import ActivityPosition, HumanTask, HumanTaskGroup, ProcessInstance, Subscription
 from .specs import dump_state
@@ -68,8 +71,55 @@ def ready_user_tasks(workflow: BpmnWorkflow):
     return workflow.get_tasks(state=TaskState.READY, manual=True)
 
 
-def save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime) -> None:
-    catalog = instance.definition.catalog["activities"]
+@dataclass(frozen=True)
+class Projection:
+    """What the projection tables hold for one instance, as derived from its workflow: the ready
+    user task ids, the waiting subscriptions (kind, name, activity id, due) and the positions.
+
+    Taken from the workflow as loaded (before a command runs) it equals what is stored, because every
+    command writes projections from the workflow in the same transaction as its state. `save` diffs
+    the workflow after the command against it, so a step writes only the rows that changed."""
+
+    ready: frozenset[str] = frozenset()
+    waiting: frozenset[tuple[str, str, str, datetime | None]] = frozenset()
+    positions: frozenset[str] = frozenset()
+
+
+EMPTY = Projection()
+
+
+def projection(workflow: BpmnWorkflow, active: bool = True) -> Projection:
+    if not active:
+        return EMPTY
+    ready = {str(t.id): t.task_spec.bpmn_id for t in ready_user_tasks(workflow)}
+    waiting = frozenset((kind, name, activity_id, due) for _t, kind, name, activity_id, due in waiting_events(workflow))
+    positions = frozenset(a for a in [*ready.values(), *(w[2] for w in waiting)] if a)
+    return Projection(frozenset(ready), waiting, positions)
+
+
+def stored_projection(session: Session, instance_id: int) -> Projection:
+    """The projection as stored (three reads): for callers that cannot take it from the workflow as
+    loaded, such as a migration, whose workflow changed spec before it is saved."""
+    ready = session.scalars(select(HumanTask.id).where(HumanTask.instance_id == instance_id,
+                                                       HumanTask.state == "open")).all()
+    waiting = session.execute(select(Subscription.kind, Subscription.name, Subscription.activity_id,
+                                     Subscription.due_at).where(Subscription.instance_id == instance_id)).all()
+    positions = session.scalars(select(ActivityPosition.activity_id)
+                                .where(ActivityPosition.instance_id == instance_id)).all()
+    return Projection(frozenset(ready), frozenset((k, n, a, _utc(d)) for k, n, a, d in waiting), frozenset(positions))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # SQLite returns naive datetimes; they were written as UTC
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+def apply_state(instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, catalog: dict[str, Any]) -> None:
+    """Put the workflow's state on the instance row: its JSON and, once it ends, state and outcome.
+    A running case's finished loop iterations are dropped first (`compaction`)."""
+    if not workflow.is_completed():
+        compact(workflow)
     instance.workflow_json = dump_state(workflow)
     if workflow.is_completed() and instance.state == "active":
         instance.state = "completed"
@@ -83,44 +133,87 @@ def save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, no
             last = max(ends, key=lambda t: t.last_state_change)
             instance.outcome = catalog[last.task_spec.bpmn_id]["name"]
 
+
+def save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime,
+         catalog: dict[str, Any] | None = None, before: Projection | None = None) -> None:
+    """Save the workflow state and write the projection rows that changed since `before` (what is
+    stored; read from the tables when not given). Each kind of change is one batched statement."""
+    catalog = catalog if catalog is not None else instance.definition.catalog["activities"]
+    apply_state(instance, workflow, now, catalog)
+    write_projections(session, instance, workflow, now, catalog, before)
+
+
+def write_projections(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime,
+                      catalog: dict[str, Any], before: Projection | None = None) -> None:
+    if before is None:
+        before = stored_projection(session, instance.id)
+    active = instance.state == "active"
     ready = {str(t.id): t for t in ready_user_tasks(workflow)}
-    open_rows = session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.state == "open")
-    ).all()
-    for row in open_rows:
-        if row.id not in ready:  # cancelled by a boundary event, a message or cancellation
-            row.state = "cancelled"
-            row.completed_at = now
-    known = {row.id for row in open_rows}
+    after = projection(workflow, active)
+
+    gone = sorted(before.ready - set(ready))
+    if gone:  # cancelled by a boundary event, a message or cancellation (a completed row is no longer open)
+        session.execute(update(HumanTask).where(HumanTask.id.in_(gone), HumanTask.state == "open")
+                        .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
+    new_tasks, new_groups = [], []
     for task_id, task in ready.items():
-        if task_id in known:
+        if task_id in before.ready:
             continue
         activity = catalog[task.task_spec.bpmn_id]
         groups = activity.get("candidate_groups", [])
-        row = HumanTask(
-            id=task_id, instance_id=instance.id, process_key=instance.key, business_key=instance.business_key,
-            activity_id=activity["id"], name=activity["name"], lane=activity.get("lane"),
-            candidate_groups=",".join(groups), state="open", created_at=now,
-            due_at=task_due(activity, task.data, now),
-        )
-        row.groups = [HumanTaskGroup(group_name=g) for g in groups]
-        session.add(row)
+        new_tasks.append({
+            "id": task_id, "instance_id": instance.id, "process_key": instance.key,
+            "business_key": instance.business_key, "activity_id": activity["id"], "name": activity["name"],
+            "lane": activity.get("lane"), "candidate_groups": ",".join(groups), "assignee": None, "state": "open",
+            "created_at": now, "due_at": task_due(activity, task.data, now), "completed_at": None,
+            "completed_by": None})
+        new_groups.extend({"task_id": task_id, "group_name": g} for g in groups)
+    if new_tasks:
+        session.execute(insert(HumanTask.__table__), new_tasks)
+    if new_groups:
+        session.execute(insert(HumanTaskGroup.__table__), new_groups)
 
-    waiting = waiting_events(workflow) if instance.state == "active" else []
-    session.execute(delete(Subscription).where(Subscription.instance_id == instance.id))
-    for _task, kind, name, activity_id, due in waiting:
-        session.add(Subscription(instance_id=instance.id, kind=kind, name=name, activity_id=activity_id,
-                                 business_key=instance.business_key, due_at=due))
+    _write_subscriptions(session, instance, before.waiting, after.waiting)
+    _write_positions(session, instance, before.positions, after.positions, now)
 
-    previous = {p.activity_id: p.since for p in session.scalars(
-        select(ActivityPosition).where(ActivityPosition.instance_id == instance.id))}
-    session.execute(delete(ActivityPosition).where(ActivityPosition.instance_id == instance.id))
-    if instance.state == "active":
-        positions = {t.task_spec.bpmn_id for t in ready.values()} | {w[3] for w in waiting}
-        for activity_id in sorted(a for a in positions if a):
-            session.add(ActivityPosition(instance_id=instance.id, activity_id=activity_id,
-                                         process_key=instance.key, since=previous.get(activity_id, now)))
-    session.flush()
+
+def _write_subscriptions(session: Session, instance: ProcessInstance, before, after) -> None:
+    if not after and before:
+        session.execute(delete(Subscription).where(Subscription.instance_id == instance.id))
+        return
+    removed, added = before - after, after - before
+    if removed:
+        session.execute(delete(Subscription).where(Subscription.instance_id == instance.id, or_(*[
+            and_(Subscription.kind == kind, Subscription.name == name, Subscription.activity_id == activity_id)
+            for kind, name, activity_id, _due in sorted(removed, key=str)])))
+    if added:
+        session.execute(insert(Subscription.__table__), [
+            {"instance_id": instance.id, "kind": kind, "name": name, "activity_id": activity_id,
+             "business_key": instance.business_key, "due_at": due} for kind, name, activity_id, due in
+            sorted(added, key=str)])
+
+
+def _write_positions(session: Session, instance: ProcessInstance, before, after, now: datetime) -> None:
+    """Unchanged positions keep their `since`; a position that moved on (one left, one entered) is
+    one UPDATE, the commonest step of all."""
+    if not after and before:
+        session.execute(delete(ActivityPosition).where(ActivityPosition.instance_id == instance.id))
+        return
+    left, entered = sorted(before - after), sorted(after - before)
+    moves = list(zip(left, entered, strict=False))
+    if moves:
+        table = ActivityPosition.__table__
+        session.execute(update(table).where(table.c.instance_id == bindparam("b_instance"),
+                                            table.c.activity_id == bindparam("b_old"))
+                        .values(activity_id=bindparam("b_new"), since=now),
+                        [{"b_instance": instance.id, "b_old": old, "b_new": new} for old, new in moves])
+    if len(left) > len(moves):
+        session.execute(delete(ActivityPosition).where(ActivityPosition.instance_id == instance.id,
+                                                       ActivityPosition.activity_id.in_(left[len(moves):])))
+    if len(entered) > len(moves):
+        session.execute(insert(ActivityPosition.__table__), [
+            {"instance_id": instance.id, "activity_id": a, "process_key": instance.key, "since": now}
+            for a in entered[len(moves):]])
 
 
 def _after_non_interrupting_boundary(task) -> bool:
@@ -133,8 +226,9 @@ def _after_non_interrupting_boundary(task) -> bool:
 
 
 def activity_history(workflow: BpmnWorkflow) -> tuple[list[str], list[str]]:
-    """(active activity ids, completed activity ids) in the order they happened."""
-    active, completed = [], []
+    """(active activity ids, completed activity ids) in the order they happened (activities whose
+    tasks were dropped by `compaction` first)."""
+    active, completed = [], list(pruned_activities(workflow))
     for task in sorted(workflow.get_tasks(), key=lambda t: t.last_state_change):
         bpmn_id = task.task_spec.bpmn_id
         if not bpmn_id:

@@ -71,6 +71,8 @@ def definition_versions(session: Session, key: str) -> list[ProcessDefinition]:
 
 
 def get_instance(session: Session, instance_id: int) -> ProcessInstance:
+    if not 0 < instance_id < 2 ** 63:  # never reaches the database as an out-of-range integer
+        raise NotFound(f"no process instance {instance_id}")
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
         raise NotFound(f"no process instance {instance_id}")
@@ -117,13 +119,27 @@ def visible_to(actor: Actor):
 
 
 def readable_instance(session: Session, instance_id: int, actor: Actor) -> ProcessInstance:
+    """The instance if `actor` may read it. A case they may not see answers exactly as an unknown
+    id does (NotFound, no reference), so walking ids reveals nothing."""
     instance = get_instance(session, instance_id)
     if session.scalar(select(ProcessInstance.id).where(ProcessInstance.id == instance_id, visible_to(actor))) is None:
-        raise NotAllowed(f"you have no task on case {instance.business_key}")
+        raise NotFound(f"no process instance {instance_id}")
     return instance
 
 
+def reference_prefix(column, text: str):
+    """Case-insensitive prefix match on a case reference. The range on lower(...) lets both
+    databases enter the expression index; the LIKE keeps the match exact under any collation."""
+    low = text.strip().lower()
+    escaped = low.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    conditions = [func.lower(column) >= low, func.lower(column).like(escaped + "%", escape="\\")]
+    if low:
+        conditions.append(func.lower(column) < low[:-1] + chr(ord(low[-1]) + 1))
+    return conditions
+
+
 def instance_list_query(*, key: str | None = None, business_key: str | None = None, state: str | None = None,
+                        business_key_prefix: str | None = None,
                         activity_id: str | None = None, activity_keys: list[str] | None = None,
                         started_from: datetime | None = None, started_to: datetime | None = None,
                         actor: Actor | None = None) -> Select:
@@ -137,6 +153,8 @@ def instance_list_query(*, key: str | None = None, business_key: str | None = No
         conditions.append(ProcessInstance.key == key)
     if business_key:
         conditions.append(ProcessInstance.business_key == business_key)
+    if business_key_prefix:
+        conditions.extend(reference_prefix(ProcessInstance.business_key, business_key_prefix))
     if state:
         conditions.append(ProcessInstance.state == state)
     if started_from:

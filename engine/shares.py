@@ -57,8 +57,8 @@ def released(session: Session, instance_id: int) -> bool:
 def shareable_media(session: Session, instance_id: int) -> list[MediaItem]:
     """Stored files the case cites (evidence-system items are not ours to send)."""
     return list(session.scalars(select(MediaItem).join(MediaCitation, MediaCitation.digest == MediaItem.digest)
-                                .where(MediaCitation.instance_id == instance_id).order_by(MediaCitation.cited_at,
-                                                                                           MediaItem.digest)))
+                                .where(MediaCitation.instance_id == instance_id)
+                                .order_by(MediaCitation.cited_at, MediaItem.digest)))
 
 
 def _variables(session: Session, instance: ProcessInstance) -> dict[str, Any]:

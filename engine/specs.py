@@ -12,6 +12,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
+from .compaction import PRUNED_KEY, pruned_activities
 from .expressions import script_engine
 
 SPEC_KEYS = ("spec", "subprocess_specs")
@@ -79,6 +80,8 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     for key in SPEC_KEYS:
         data.pop(key, None)
     data[_serializer.VERSION_KEY] = _serializer.VERSION
+    if pruned_activities(workflow):
+        data[PRUNED_KEY] = pruned_activities(workflow)
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -86,6 +89,7 @@ def load_state(state_json: str, definition) -> BpmnWorkflow:
     """Rebuild an instance's workflow from its state and its definition (a ProcessDefinition row,
     or its spec_json)."""
     data = json.loads(state_json)
+    pruned = data.pop(PRUNED_KEY, None)
     if data.get(_serializer.VERSION_KEY) != _serializer.VERSION:  # an older document: let SpiffWorkflow migrate
         spec_json = definition if isinstance(definition, str) else definition.spec_json
         data.update(json.loads(spec_json))
@@ -96,4 +100,6 @@ def load_state(state_json: str, definition) -> BpmnWorkflow:
         data["spec"], data["subprocess_specs"] = _specs_of(definition)
         workflow = _serializer.from_dict(data)
     workflow.script_engine = script_engine()
+    if pruned:
+        setattr(workflow, PRUNED_KEY, pruned)
     return workflow

@@ -3,19 +3,23 @@ run SpiffWorkflow, then save state, projections and audit records in the caller'
 Any error raises before commit, so nothing is half-written."""
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import audit, incidents
 from .config import Settings
+from .definitions import Definition, DefinitionCache
 from .errors import (
+    CommandLimitExceeded,
     ConcurrentChange,
     Conflict,
     NotFound,
@@ -23,9 +27,10 @@ from .errors import (
     WorkflowFailure,
 )
 from .expressions import UnsafeExpression
+from .forms import FormLimits
 from .media import MediaStore
-from .models import HumanTask, ProcessInstance
-from .projections import parse_due, save
+from .models import HumanTask, ProcessInstance, Subscription
+from .projections import Projection, apply_state, parse_due, write_projections
 from .queries import instance_view
 from .users import SYSTEM
 
@@ -42,25 +47,56 @@ class Steps:
         self.settings = settings
         self.clock = clock
         self.media = MediaStore(settings.media_dir, settings.max_upload_bytes)
+        self.definitions = DefinitionCache()
 
     # -- helpers ---------------------------------------------------------------------------
+    @property
+    def form_limits(self) -> FormLimits:
+        s = self.settings
+        return FormLimits(max_text=s.max_text_length, min_duration=timedelta(seconds=s.duration_min_seconds),
+                          max_duration=timedelta(days=s.duration_max_days))
+
     @property
     def settings_options(self) -> dict[str, Any]:
         return {"transmission_methods": self.settings.transmission_methods}
 
+    def definition_of(self, session: Session, instance: ProcessInstance) -> Definition:
+        """The instance's definition from the per-process cache (rows never change once deployed)."""
+        return self.definitions.get(session, instance.definition_id)
+
     def lock_instance(self, session: Session, instance_id: int) -> ProcessInstance:
+        if not 0 < instance_id < 2 ** 63:
+            raise NotFound(f"no process instance {instance_id}")
         instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
                                   .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
         if instance is None:
             raise NotFound(f"no process instance {instance_id}")
         return instance
 
+    def lock_waiting_instances(self, session: Session, message: str, business_key: str,
+                               only_instance: int | None = None) -> list[ProcessInstance]:
+        """Every instance waiting for `message` under `business_key`, locked in one statement in
+        ascending id order: the one global lock order every command follows (a command that works on
+        one instance locks just that one), so a message to several cases never deadlocks with a
+        completion on one of them."""
+        waiting = select(Subscription.instance_id).where(Subscription.kind == "message", Subscription.name == message,
+                                                         Subscription.business_key == business_key)
+        if only_instance is not None:
+            waiting = waiting.where(Subscription.instance_id == only_instance)
+        return list(session.scalars(
+            select(ProcessInstance).where(ProcessInstance.id.in_(waiting)).order_by(ProcessInstance.id)
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)))
+
     def _locked_task(self, session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
-        row = session.get(HumanTask, task_id)
-        if row is None:
+        """The task and its instance in one statement, both locked (instance first, then task, as
+        every other command that touches tasks does), so what is checked below is current."""
+        found = session.execute(
+            select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == task_id).with_for_update(of=[ProcessInstance, HumanTask])
+            .execution_options(populate_existing=True)).first()
+        if found is None:
             raise NotFound(f"no task {task_id!r}")
-        instance = self.lock_instance(session, row.instance_id)
-        session.refresh(row)  # re-read under the lock: another transaction may have finished it
+        instance, row = found
         if row.state == "completed":
             raise TaskAlreadyCompleted(f"task {task_id} was already completed by {row.completed_by}",
                                        {"completedBy": row.completed_by})
@@ -68,17 +104,27 @@ class Steps:
             raise Conflict(f"task {task_id} is no longer active ({row.state})")
         return row, instance
 
-    def _run(self, workflow, action: Callable[[], None]) -> list:
-        """Run `action` then the engine steps; collect automatic steps worth auditing."""
+    def _run(self, workflow, action: Callable[[], None], *, new: bool = False) -> list:
+        """Run `action` then the engine steps; collect automatic steps worth auditing.
+
+        The run is bounded (settings `command_max_steps`, `command_max_tasks`, `command_max_seconds`):
+        a diagram that loops, doubles itself or fans out into thousands of branches stops with
+        CommandLimitExceeded, and the caller's transaction rolls everything back, so the write lock
+        is held for a bounded time. `new` counts every task of a fresh workflow as created here."""
         automatic: list = []
+        bounds = _Bounds(self.settings, 0 if new else _task_count(workflow))
 
         def did_complete(task):
+            bounds.step(workflow)
             if task.task_spec.bpmn_id and (type(task.task_spec).__name__ in ("BusinessRuleTask", "EndEvent")
                                            or _is_timer(task)):
                 automatic.append(task)
         try:
             action()
-            workflow.do_engine_steps(did_complete_task=did_complete)
+            bounds.check(workflow)
+            workflow.do_engine_steps(will_complete_task=lambda _task: bounds.check(workflow),
+                                     did_complete_task=did_complete)
+            _refuse_truncated(workflow)
         except (SpiffWorkflowException, UnsafeExpression) as exc:
             task = getattr(exc, "task", None)
             details = {"task": getattr(getattr(task, "task_spec", None), "bpmn_id", None),
@@ -87,7 +133,9 @@ class Steps:
         return automatic
 
     def _audit_automatic(self, session, instance, tasks, now) -> None:
-        catalog = instance.definition.catalog["activities"]
+        if not tasks:
+            return
+        catalog = self.definition_of(session, instance).activities
         for task in tasks:
             activity = catalog.get(task.task_spec.bpmn_id, {})
             if activity.get("type") == "businessRuleTask":
@@ -107,14 +155,68 @@ class Steps:
                              business_key=instance.business_key, activity_id=activity.get("id"),
                              activity_name=activity.get("name"))
 
-    def _finish(self, session, instance, workflow, now) -> dict[str, Any]:
-        save(session, instance, workflow, now)
+    def _apply(self, session, instance, workflow, now) -> None:
+        """Put the workflow state on the instance row before the audit appends flush, so the row is
+        written by one UPDATE."""
+        apply_state(instance, workflow, now, self.definition_of(session, instance).activities)
+
+    def _finish(self, session, instance, workflow, now, before: Projection | None = None,
+                *, state_applied: bool = False) -> dict[str, Any]:
+        """Save the state and the projection rows that changed since `before` (the projection of the
+        workflow as loaded), then flush once: the ORM batches what it can."""
+        catalog = self.definition_of(session, instance).activities
+        if not state_applied:
+            apply_state(instance, workflow, now, catalog)
+        write_projections(session, instance, workflow, now, catalog, before)
+        if instance.state != "active":  # an ended case has no timer left to fail
+            incidents.resolve(session, instance.id, now)
         try:
             session.flush()
         except StaleDataError as exc:
             raise ConcurrentChange("the case was changed by someone else; reload and try again") from exc
         return instance_view(session, instance, workflow)
 
+
+
+class _Bounds:
+    """Counts one command's engine steps, tasks created and time; raises when one runs out."""
+
+    def __init__(self, settings: Settings, tasks_before: int) -> None:
+        self.settings = settings
+        self.tasks_before = tasks_before
+        self.steps = 0
+        self.deadline = time.monotonic() + settings.command_max_seconds
+
+    def step(self, workflow) -> None:
+        self.steps += 1
+        self.check(workflow)
+
+    def check(self, workflow) -> None:
+        s = self.settings
+        if self.steps > s.command_max_steps:
+            self._exceeded("engine_steps", s.command_max_steps, "engine steps")
+        if _task_count(workflow) - self.tasks_before > s.command_max_tasks:
+            self._exceeded("tasks_created", s.command_max_tasks, "tasks created")
+        if time.monotonic() > self.deadline:
+            self._exceeded("seconds", s.command_max_seconds, "seconds")
+
+    @staticmethod
+    def _exceeded(limit: str, maximum: int, what: str):
+        raise CommandLimitExceeded(
+            f"the diagram ran past the limit of {maximum} {what} for one action; nothing was saved",
+            {"limit": limit, "max": maximum})
+
+
+def _task_count(workflow) -> int:
+    return len(workflow.tasks) + sum(len(sp.tasks) for sp in workflow.subprocesses.values())
+
+
+def _refuse_truncated(workflow) -> None:
+    """SpiffWorkflow stops looking 1000 tasks deep: a long loop then looks finished although its
+    tasks are not. Such a case must fail loudly, never be marked completed."""
+    if workflow.is_completed() and any(not t.has_state(TaskState.FINISHED_MASK) for t in workflow.tasks.values()):
+        raise CommandLimitExceeded("the case ran deeper than the engine can follow; nothing was saved",
+                                   {"limit": "depth", "max": 1000})
 
 
 def _is_timer(task) -> bool:

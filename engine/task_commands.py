@@ -1,6 +1,7 @@
 """Task commands: claim, unclaim, complete (with its disclosure-log entry)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from .errors import (
 )
 from .forms import validate_form
 from .models import DisclosureEntry
+from .projections import projection
 from .specs import load_state
 from .steps import Steps
 from .users import Actor
@@ -58,31 +60,36 @@ class TaskCommands(Steps):
             raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}; you are not in those groups")
         if row.assignee and row.assignee != actor.username:
             raise NotAllowed(f"task is claimed by {row.assignee}", {"assignee": row.assignee})
-        workflow = load_state(instance.workflow_json, instance.definition)
+        definition = self.definition_of(session, instance)
+        workflow = load_state(instance.workflow_json, definition)
         task = workflow.get_task_from_id(UUID(task_id))
         if task is None or task.state != TaskState.READY:
             raise ConcurrentChange(f"task {task_id} is no longer ready")
-        activity = instance.definition.catalog["activities"][row.activity_id]
+        before = projection(workflow)
+        activity = definition.activities[row.activity_id]
         now = self.clock()
         values = evidence.accept_references(session, activity.get("form", []), values, actor, now)
         clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
                               settings_options=self.settings_options,
-                              media_exists=evidence.media_exists(session, self.media.exists), html=html)
+                              media_exists=evidence.media_exists(session, self.media.exists), html=html,
+                              limits=self.form_limits)
 
         def run():
             task.set_data(**clean)
             task.run()
         automatic = self._run(workflow, run)
+        before = replace(before, ready=before.ready - {task_id})  # its row is marked completed just below
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
         row.assignee = row.assignee or actor.username
         if "decision" in clean and instance.decided_at is None:
             instance.decided_at = now
+        self._apply(session, instance, workflow, now)  # one UPDATE of the instance, flushed with the audit record
         self._audit_task(session, instance, row, actor, "complete", clean)
         evidence.cite(session, instance.id, activity.get("form", []), clean, now, row.activity_id)
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)
-        return self._finish(session, instance, workflow, now)
+        return self._finish(session, instance, workflow, now, before, state_applied=True)
 
     def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:
         media = data.get("redacted_media_items") or data.get("media_items") or []

@@ -20,9 +20,10 @@ from engine.users import create_user
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("RELEASEDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RUNTIME_TABLES = (
-    "share_links", "media_citations", "evidence_references",
-    "human_task_groups", "human_tasks", "activity_positions", "subscriptions", "disclosure_log",
-    "process_instances", "audit_records", "audit_head", "user_groups", "users", "media_items",
+    "share_links", "evidence_citations", "evidence_references",
+    "incidents", "media_citations", "human_task_groups", "human_tasks", "activity_positions", "subscriptions",
+    "disclosure_log", "idempotency_keys", "process_instances", "audit_records", "audit_streams", "audit_checkpoints",
+    "audit_checkpointed", "user_groups", "users", "media_items",
     "process_definitions", "resources", "deployments",
 )
 

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from engine import DeploymentRejected, EngineError, InvalidForm, NotAllowed
 from engine import queries as q
 from engine.deployment import deploy
 
 from .auth import basic_auth_actor
-from .errors import error_response, int_arg
+from .errors import error_response, int_arg, xml_download
+from .idempotency import run_once
 from .openapi import openapi_document
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -36,10 +37,25 @@ def json_body(required: bool = True) -> dict:
         return {}
     if not request.is_json:
         raise _Unsupported()
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON parser goes
+        body = None
     if not isinstance(body, dict):
         raise InvalidForm("The body must be a JSON object.", {"body": "Malformed or not an object."})
+    if _has_nul(body):  # PostgreSQL cannot store it, and no field needs it
+        raise InvalidForm("The body must not contain NUL characters.", {"body": "Contains \\u0000."})
     return body
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class _Unsupported(EngineError):
@@ -64,11 +80,11 @@ def list_definitions():
 @bp.get("/process-definitions/<key>/xml")
 @api_auth
 def definition_xml(key: str):
-    version = int_arg("version", 0) or None
+    version = int_arg("version")
     with desk().read() as s:
         definition = q.get_definition(s, key, version)
-        content = definition.resource.content
-    return Response(content, mimetype="application/xml")
+        content, shown = definition.resource.content, definition.version
+    return xml_download(content, key, shown)
 
 
 @bp.post("/deployments")
@@ -98,9 +114,11 @@ def start_instance(key: str):
     variables = {} if variables is None else variables
     if not isinstance(variables, dict):
         raise InvalidForm("Invalid start request.", {"variables": "Must be an object."})
-    with desk().transaction() as s:
+
+    def command(s):
         view = desk().runtime.start(s, key, body.get("businessKey"), variables, g.actor)
-    return jsonify({k: view[k] for k in ("id", "key", "version", "businessKey", "state")}), 201
+        return {k: view[k] for k in ("id", "key", "version", "businessKey", "state")}, 201
+    return run_once(g.actor, body, command)
 
 
 @bp.get("/process-instances")
@@ -112,8 +130,9 @@ def list_instances():
     with desk().read() as s:
         return jsonify(q.list_instances(
             s, actor=g.actor, key=request.args.get("key") or None, business_key=request.args.get("businessKey") or None,
+            business_key_prefix=(request.args.get("businessKeyPrefix") or "")[:200] or None,
             state=state, activity_id=request.args.get("activityId") or None,
-            page=int_arg("page", 1), page_size=int_arg("pageSize", 50)))
+            page=int_arg("page", 1), page_size=int_arg("pageSize", 50, maximum=500)))
 
 
 @bp.get("/process-instances/<int:instance_id>")
@@ -145,11 +164,11 @@ def list_tasks():
     assignee = request.args.get("assignee") or None
     if assignee == "me":
         assignee = g.actor.username
-    instance_id = request.args.get("processInstanceId")
+    instance_id = int_arg("processInstanceId")
     with desk().read() as s:
         return jsonify(q.list_tasks(
             s, g.actor, candidate_group=request.args.get("candidateGroup") or None, assignee=assignee,
-            instance_id=int(instance_id) if instance_id and instance_id.isdigit() else None,
+            instance_id=instance_id,
             business_key=request.args.get("businessKey") or None,
             process_key=request.args.get("processKey") or None))
 
@@ -193,6 +212,23 @@ def correlate():
     variables = {} if variables is None else variables
     if not isinstance(variables, dict):
         raise InvalidForm("Invalid message.", {"variables": "Must be an object."})
-    with desk().transaction() as s:
+
+    def command(s):
         ids = desk().runtime.correlate(s, body.get("messageName"), body.get("businessKey"), variables, g.actor)
-    return jsonify({"correlated": ids})
+        return {"correlated": ids}, 200
+    return run_once(g.actor, body, command)
+
+
+@bp.get("/audit/public-key")
+def audit_public_key():
+    """The keys that verify signed audit checkpoints: public, so anyone holding an exported
+    checkpoint can check it. No credentials needed; nothing here is secret."""
+    from engine.audit_keys import public_b64, trusted_keys
+    keys = trusted_keys(desk().settings)
+    signing = desk().audit.signing_key()
+    if signing is None and not keys:
+        return error_response(404, "No audit signing key is configured.")
+    return jsonify({"algorithm": "Ed25519",
+                    "keyId": signing.key_id if signing else None,
+                    "publicKey": public_b64(signing.public) if signing else None,
+                    "trusted": [{"keyId": kid, "publicKey": public_b64(k)} for kid, k in sorted(keys.items())]})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify
 
-from engine import InvalidForm
 from engine import queries as q
 from engine.events import MAX_LIMIT, events_after
 
@@ -30,13 +29,7 @@ def start_form(key: str):
 @bp.get("/events")
 @api_auth
 def events():
-    after, limit = int_arg("after", 0), int_arg("limit", 100)
-    errors = {}
-    if not 0 <= after <= 2 ** 62:
-        errors["after"] = "Must be a sequence number, 0 or more."
-    if not 1 <= limit <= MAX_LIMIT:
-        errors["limit"] = f"Must be between 1 and {MAX_LIMIT}."
-    if errors:
-        raise InvalidForm("Invalid query parameter.", errors)
+    after = int_arg("after", 0, minimum=0, maximum=2 ** 62)
+    limit = int_arg("limit", 100, minimum=1, maximum=MAX_LIMIT)
     with desk().read() as s:
         return jsonify(events_after(s, g.actor, after, limit, desk().clock()))

@@ -19,6 +19,8 @@ from engine import Actor
 from engine.models import User
 from engine.users import actor_for, authenticate
 
+from .redirects import safe_next
+
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
@@ -163,10 +165,7 @@ def login():
         throttle().clear(key)
         login_user(WebUser(actor.username, display, actor))
         flash(f"Signed in as {actor.username}.", "info")
-        target = request.args.get("next") or ""
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("inbox.inbox")
-        return redirect(target)
+        return redirect(safe_next(request.args.get("next"), url_for("inbox.inbox")))
     return render_template("login.html", error=error, username="")
 
 

@@ -9,7 +9,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from engine import DeploymentRejected, EngineError, ReleaseDesk, load_settings
-from engine.audit import verify
 from engine.users import GROUPS, create_user
 
 
@@ -73,11 +72,44 @@ def cmd_user_add(args) -> int:
 
 
 def cmd_audit_verify(args) -> int:
-    desk = _desk()
-    with desk.transaction() as s:
-        result = verify(s, args.instance)
+    result = _desk().verify_audit(args.instance, write_checkpoint=not args.no_checkpoint,
+                                  exported_file=args.exported)
     print(result)
     return 0 if result.ok else 1
+
+
+def cmd_audit_keygen(args) -> int:
+    from engine.audit_keys import demo_key_path, generate_key_file
+    settings = load_settings()
+    path = Path(args.out) if args.out else demo_key_path(settings)
+    if path.exists():
+        print(f"releasedesk: {path} already exists; choose another --out (keys are never overwritten)",
+              file=sys.stderr)
+        return 1
+    key = generate_key_file(path)
+    print(f"audit signing key written to {path} (readable by its owner only)")
+    print(f"key id and public key (publish this line): {key.public_line()}")
+    print(f"use it: RELEASEDESK_AUDIT_SIGNING_KEY_FILE={path.resolve()}")
+    return 0
+
+
+def cmd_audit_public_key(args) -> int:
+    from engine.audit_keys import public_b64, require_signing_key, trusted_keys
+    settings = load_settings()
+    if args.all:
+        for kid, public in trusted_keys(settings).items():
+            print(f"{kid} {public_b64(public)}")
+        return 0
+    key = require_signing_key(settings)
+    print(key.public_line())
+    return 0
+
+
+def cmd_audit_checkpoint(args) -> int:
+    cp = _desk().audit.checkpoint("manual", always=True)
+    print(f"checkpoint {cp['id']} signed by {cp['key']} over {len(cp['heads'])} changed stream head(s)"
+          if cp else "no checkpoint written")
+    return 0
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -96,11 +128,14 @@ def cmd_timers_run(args) -> int:
     return 0
 
 
-def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> None:
+def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event, verbose: bool = False) -> None:
     """Fire due timers every `interval` seconds until `stop` is set. Errors are logged, not fatal."""
     while not stop.is_set():
         try:
-            desk.fire_due_timers()
+            for instance_id, activities in desk.fire_due_timers():
+                if verbose:
+                    print(f"instance {instance_id}: fired {', '.join(activities)}", flush=True)
+            desk.checkpoint_audit_if_due()
         except Exception as exc:  # keep the worker alive; the next round retries
             print(f"timer worker: {exc}", file=sys.stderr)
         stop.wait(interval)
@@ -109,35 +144,73 @@ def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event) -> Non
 def cmd_worker(args) -> int:
     desk = _desk()
     stop = threading.Event()
-    print(f"timer worker: checking every {args.interval}s (Ctrl+C stops)")
+    print(f"timer worker: checking every {args.interval}s (Ctrl+C stops)", flush=True)
     try:
-        run_worker(desk, args.interval, stop)
+        run_worker(desk, args.interval, stop, verbose=True)
     except KeyboardInterrupt:
         stop.set()
     return 0
 
 
 def cmd_serve(args) -> int:
-    from waitress import serve
-
+    from web import serving
     from web.app import create_app
 
     settings = load_settings(demo=True) if getattr(args, "demo", False) else load_settings()
+    limits = {"threads": args.threads, "connection_limit": args.connection_limit, "idle_timeout": args.idle_timeout}
+    workers = getattr(args, "workers", 1)
+    if workers > 1:  # gunicorn forks the web processes; nothing here may hold a database connection
+        desk = ReleaseDesk(settings)
+        desk.migrate()
+        desk.dispose()
+        timers = None if args.no_worker else serving.start_timer_process(settings, args.worker_interval)
+        print(f"Release Desk on http://{args.host}:{args.port}/ ({workers} processes; Ctrl+C stops)", flush=True)
+        try:
+            serving.serve_gunicorn(lambda: create_app(settings), args.host, args.port, workers, **limits)
+        finally:
+            if timers is not None:
+                timers.terminate()
+        return 0
     app = create_app(settings)
     desk = app.extensions["releasedesk"]
     desk.migrate()
     stop = threading.Event()
     if not args.no_worker:
         threading.Thread(target=run_worker, args=(desk, args.worker_interval, stop), daemon=True).start()
-    print(f"Release Desk on http://{args.host}:{args.port}/  (Ctrl+C stops)")
+    print(f"Release Desk on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
     try:
-        # Uploads stream through: waitress buffers a body to a temporary file, not memory, and must
+        # Uploads stream through: waitress buffers a body to a temporary file (not memory) and must
         # accept the largest media upload the settings allow.
-        serve(app, host=args.host, port=args.port, threads=8, ident="releasedesk",
-              max_request_body_size=max(settings.media_max_bytes, settings.max_upload_bytes) + 1024 * 1024)
+        serving.serve_waitress(app, args.host, args.port, **limits,
+                               max_request_body_size=max(settings.media_max_bytes, settings.max_upload_bytes)
+                               + 1024 * 1024)
     finally:
         stop.set()
     return 0
+
+
+def cmd_migrate(args) -> int:
+    """Move running cases to a newer version, one case per transaction, printing progress; safe to
+    interrupt and run again (it carries on with the cases still on the old version)."""
+    from engine import Actor
+    from engine.migration import migrate_cases
+
+    desk = _desk()
+    actor = Actor(f"cli:{getpass.getuser()}", frozenset({"manager"}))
+    to_version = args.to or args.source + 1
+
+    def progress(p):
+        if p["done"] % args.every == 0 or p["done"] == p["total"]:
+            print(f"{p['done']}/{p['total']}: {p['migrated']} moved, {p['refused']} refused, {p['failed']} failed",
+                  flush=True)
+    result = migrate_cases(desk, args.key, args.source, to_version, actor, progress=progress)
+    for r in result["refused"]:
+        print(f"refused {r['businessKey']} (case {r['id']}): {r['reason']}")
+    for r in result["failed"]:
+        print(f"failed case {r['id']}: {r['reason']} (run again to retry)", file=sys.stderr)
+    print(f"{len(result['migrated'])} case(s) moved from version {args.source} to {to_version}; "
+          f"{len(result['refused'])} refused; {len(result['failed'])} failed")
+    return 1 if result["failed"] else 0
 
 
 def cmd_demo(args) -> int:
@@ -146,6 +219,7 @@ def cmd_demo(args) -> int:
     settings = load_settings(demo=True)
     desk = ReleaseDesk(settings)
     seed(desk, out=sys.stdout)
+    desk.audit.checkpoint("demo")  # a demo key is made in the instance folder; its record is anchored
     if args.serve:
         args.demo = True
         return cmd_serve(args)
@@ -163,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=5000)
         p.add_argument("--no-worker", action="store_true", help="do not run the timer worker in-process")
         p.add_argument("--worker-interval", type=float, default=30.0)
+        p.add_argument("--workers", type=int, default=1,
+                       help="web processes; above 1 runs gunicorn (Linux/Unix), 1 runs waitress")
+        p.add_argument("--threads", type=int, default=8, help="request threads per process")
+        p.add_argument("--connection-limit", type=int, default=1000,
+                       help="open client connections per process, idle keep-alive ones included")
+        p.add_argument("--idle-timeout", type=int, default=30, help="seconds before an idle connection is closed")
 
     p = sub.add_parser("serve", help="web inbox and REST API on waitress, with the timer worker")
     add_serve_options(p)
@@ -171,6 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="the timer worker alone")
     p.add_argument("--interval", type=float, default=30.0)
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("migrate", help="move running cases of a pathway to a newer version, case by case")
+    p.add_argument("key")
+    p.add_argument("--from", dest="source", type=int, required=True, help="the version the cases are on")
+    p.add_argument("--to", type=int, help="the version to move to (default: the next one)")
+    p.add_argument("--every", type=int, default=50, help="print progress every N cases")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser("deploy", help="validate and deploy BPMN/DMN files")
     p.add_argument("files", nargs="+")
@@ -189,9 +276,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     audit = sub.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
-    p = audit.add_parser("verify", help="check the audit hash chain")
+    p = audit.add_parser("verify", help="check the hash chains, signed checkpoints and exported copy")
     p.add_argument("--instance", type=int)
+    p.add_argument("--no-checkpoint", action="store_true", help="only check; do not sign a checkpoint after")
+    p.add_argument("--exported", help="the exported checkpoints to compare with (default: audit_export_file)")
     p.set_defaults(func=cmd_audit_verify)
+    p = audit.add_parser("keygen", help="create an Ed25519 key for signing audit checkpoints")
+    p.add_argument("--out", help="file to create (default: audit-signing.key in the instance folder)")
+    p.set_defaults(func=cmd_audit_keygen)
+    p = audit.add_parser("public-key", help="print the signing key's id and public key, to publish")
+    p.add_argument("--all", action="store_true", help="every trusted key (after rotations)")
+    p.set_defaults(func=cmd_audit_public_key)
+    p = audit.add_parser("checkpoint", help="sign and export an audit checkpoint now")
+    p.set_defaults(func=cmd_audit_checkpoint)
 
     timers = sub.add_parser("timers", help="timers").add_subparsers(dest="timers_command", required=True)
     p = timers.add_parser("run", help="fire every timer due at --now once, then exit")

@@ -134,7 +134,8 @@ def _cases(desk: ReleaseDesk, a: dict[str, Actor]) -> int:
         if s.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == "DEMO-WP-002",
                                                      ProcessInstance.state == "active")):
             try:
-                desk.runtime.correlate(s, "person_apprehended", "DEMO-WP-002", {}, a["requester"])
+                desk.runtime.correlate(s, "person_apprehended", "DEMO-WP-002",
+                                       {"note": "Arrest reported by the response team"}, a["oic"])
             except EngineError:
                 pass
     return created

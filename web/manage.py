@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (imported for their routes)
     manage_audit,
     manage_dashboard,
     manage_designer,
+    manage_incidents,
     manage_instances,
     manage_vendor,
 )

@@ -1,16 +1,17 @@
 """The audit trail for managers: search it (user, action, dates, case), export what was found as CSV
-or JSON, and verify the hash chain exactly as `releasedesk audit verify` does."""
+or JSON, and verify chains, signed checkpoints and their exported copy exactly as `releasedesk audit
+verify` does."""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from datetime import datetime
 
 from flask import Response, render_template, request
 from flask_login import login_required
 
-from engine import audit as audit_chain
 from engine import queries as q
 
 from .manage_common import bp, date_arg, desk, int_arg, require_manager
@@ -74,18 +75,24 @@ def _render_audit(verify_result=None):
 def audit_verify():
     """The same check as `releasedesk audit verify [--instance ID]`, shown on the audit page."""
     require_manager()
-    with desk().transaction() as s:
-        result = audit_chain.verify(s, int_arg("instance", None, request.form))
-    return _render_audit({"ok": result.ok, "text": str(result), "checked": result.checked,
-                          "badSeq": result.bad_seq})
+    result = desk().verify_audit(int_arg("instance", None, request.form))
+    text, *notes = str(result).split("\n")
+    return _render_audit({"ok": result.ok, "text": text, "notes": notes, "checked": result.checked,
+                          "badSeq": result.bad_seq, "badCheckpoint": result.bad_checkpoint})
+
+
+# A formula character (ASCII or full-width) at the start of a cell, or of any part of it that a
+# spreadsheet opened with ";" as the separator would read as a cell of its own.
+_FORMULA = re.compile(r"(^|;)(\s*)(?=[=+\-@\t\r\uff1d\uff0b\uff0d\uff20])")
 
 
 def _csv_cell(value) -> str:
-    """Text as written, except a leading formula character, which a spreadsheet would execute."""
+    """Text as written, except that a spreadsheet must never execute it: each formula character at
+    the start of the cell or of a ";"-separated part gets a leading apostrophe."""
     if isinstance(value, dict | list):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True)
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return _FORMULA.sub(lambda m: f"{m.group(1)}{m.group(2)}'", text)
 
 
 @bp.get("/audit/export")

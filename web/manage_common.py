@@ -57,5 +57,5 @@ def pathway_names(session) -> dict[str, str]:
 @bp.context_processor
 def _pathway_menu() -> dict:
     """The "Pathways" menu of the second navigation bar, on every page of this blueprint."""
-    with desk().transaction() as s:
+    with desk().read() as s:
         return {"manage_pathways": sorted(pathway_names(s).items(), key=lambda kv: kv[1])}

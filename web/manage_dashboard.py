@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import render_template
 from flask_login import login_required
 
-from engine import reports
+from engine import incidents, reports
 
 from .manage_charts import bar_chart, stacked_chart
 from .manage_common import bp, desk, now, pathway_names, require_manager
@@ -22,9 +22,10 @@ def _outcome_label(row: dict) -> str:
 def dashboard():
     require_manager()
     at = now()
-    with desk().transaction() as s:
+    with desk().read() as s:
         data = reports.dashboard(s, at)
         names = pathway_names(s)
+        open_incidents = incidents.list_open(s)
     outcomes: dict[str, list[tuple[str, int]]] = {}
     for row in data["outcomes"]:
         outcomes.setdefault(names.get(row["key"], row["key"]), []).append((_outcome_label(row), row["count"]))
@@ -35,5 +36,7 @@ def dashboard():
         "live": bar_chart([(r["businessKey"], r["ageDays"]) for r in data["live"][:15]], " d"),
     }
     totals = {"open": data["openTotal"], "overdue": len(data["overdue"]),
-              "removals": sum(1 for t in data["overdue"] if t["removal"]), "live": len(data["live"])}
-    return render_template("manage/dashboard.html", data=data, charts=charts, names=names, totals=totals, now=at)
+              "removals": sum(1 for t in data["overdue"] if t["removal"]), "live": len(data["live"]),
+              "incidents": len(open_incidents)}
+    return render_template("manage/dashboard.html", data=data, charts=charts, names=names, totals=totals, now=at,
+                           incidents=open_incidents)

@@ -5,14 +5,15 @@ The list reads projection rows only (engine.reports); a case page deserializes t
 for its variables and activity history."""
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import Actor, reports
+from engine import Actor, incidents, reports
 from engine import queries as q
 from engine.migration import MIGRATE_GROUPS, MigrationRefused, migrate_instance
 
 from .auth import require_groups, web_actor
+from .errors import xml_download
 from .manage_common import (
     bp,
     date_arg,
@@ -49,7 +50,7 @@ def instances():
         state = None
     filters = {
         "key": request.args.get("pathway") or None,
-        "business_key": (request.args.get("businessKey") or "").strip() or None,
+        "business_key_prefix": (request.args.get("businessKey") or "").strip()[:200] or None,  # any case, a prefix
         "state": state,
         "activity_id": request.args.get("activity") or None,
         "started_from": date_arg("from"),
@@ -69,7 +70,7 @@ def instances():
 @login_required
 def instance(instance_id: int):
     require_manager()
-    with desk().transaction() as s:
+    with desk().read() as s:
         row = q.get_instance(s, instance_id)
         view = q.instance_view(s, row)
         catalog = row.definition.catalog
@@ -79,10 +80,11 @@ def instance(instance_id: int):
         tasks = q.list_tasks(s, MANAGER, instance_id=instance_id)
         newer = [d.version for d in q.definition_versions(s, row.key) if d.version > row.version]
         pathway = row.definition.name
+        open_incidents = incidents.list_open(s, instance_id)
     taken = reports.taken_flows(catalog["flows"], view["completedActivities"], active)
     names = {a["id"]: a["name"] for a in catalog["activities"].values()}
     return render_template("manage/instance.html", view=view, active=active, taken=taken, trail=trail,
-                           tasks=tasks, newer=newer, pathway=pathway, names=names,
+                           tasks=tasks, newer=newer, pathway=pathway, names=names, incidents=open_incidents,
                            may_migrate=web_actor().in_any(MIGRATE_GROUPS))
 
 
@@ -135,6 +137,7 @@ def definition(key: str):
 def definition_xml(key: str):
     """The BPMN XML of one version, for bpmn-js (the REST API's copy needs HTTP Basic)."""
     require_design_reader()
-    with desk().transaction() as s:
-        content = q.get_definition(s, key, int_arg("version")).resource.content
-    return Response(content, mimetype="application/xml")
+    with desk().read() as s:
+        definition = q.get_definition(s, key, int_arg("version"))
+        content, version = definition.resource.content, definition.version
+    return xml_download(content, key, version)

@@ -13,16 +13,32 @@ def _json(schema: dict) -> dict:
 
 
 def _responses(ok_status: str, ok_schema: dict, *errors: int) -> dict:
+    """Every operation may answer 400 (a malformed parameter or body names what was wrong) and 401."""
     out: dict[str, Any] = {ok_status: {"description": "OK", **_json(ok_schema)}}
     texts = {400: "Invalid input (details per field)", 401: "Not authenticated", 403: "Not allowed",
-             404: "Unknown id, key or business key", 409: "Conflict", 413: "Too large", 415: "Wrong media type"}
-    for code in (401, *errors):
+             404: "Unknown id, key or business key (also a case the caller may not see)", 409: "Conflict",
+             413: "Too large", 415: "Wrong media type",
+             422: "The diagram failed while running, or ran past a bound (details name it), or an Idempotency-Key "
+                  "was reused for a different request; nothing was saved"}
+    for code in sorted({400, 401, *errors}):
         out[str(code)] = {"description": texts[code], **_json(_ERROR)}
     return out
 
 
-def _param(name: str, where: str = "query", kind: str = "string", required: bool = False) -> dict:
-    return {"name": name, "in": where, "required": required or where == "path", "schema": {"type": kind}}
+INT64_MAX = 2 ** 63 - 1
+
+
+def _param(name: str, where: str = "query", kind: str = "string", required: bool = False,
+           maximum: int = INT64_MAX) -> dict:
+    schema: dict[str, Any] = {"type": kind}
+    if kind == "integer":  # ASCII digits, 1 to 2^63-1 (or the given maximum); anything else is a 400
+        schema.update({"minimum": 1, "maximum": maximum})
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema}
+
+
+#: Starts and messages may be retried safely: the same key and body answer the first success again.
+_IDEMPOTENCY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                "schema": {"type": "string", "maxLength": 200}}
 
 
 def openapi_document() -> dict[str, Any]:
@@ -42,9 +58,10 @@ def openapi_document() -> dict[str, Any]:
                           "properties": {"error": {"type": "string"}, "details": obj}},
                 "Definition": {"type": "object", "properties": {k: {"type": t} for k, t in [
                     ("id", "string"), ("key", "string"), ("name", "string"), ("version", "integer"),
-                    ("deployedAt", "string")]}},
+                    ("deployedAt", "string"), ("deployedBy", "string")]}},
                 "Instance": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "key": {"type": "string"}, "version": {"type": "integer"},
+                    "outcome": {"type": "string", "nullable": True},
                     "businessKey": {"type": "string"}, "state": {"type": "string",
                                                                 "enum": ["active", "completed", "cancelled"]},
                     "startedAt": {"type": "string"}, "endedAt": {"type": "string", "nullable": True},
@@ -53,13 +70,15 @@ def openapi_document() -> dict[str, Any]:
                     "variables": obj}},
                 "Task": {"type": "object", "properties": {k: {"type": t} for k, t in [
                     ("id", "string"), ("name", "string"), ("activityId", "string"), ("processInstanceId", "integer"),
-                    ("processKey", "string"), ("businessKey", "string"), ("assignee", "string"),
-                    ("createdAt", "string"), ("dueAt", "string")]} | {
+                    ("processKey", "string"), ("businessKey", "string"), ("createdAt", "string")]} | {
+                    k: {"type": "string", "nullable": True} for k in ("assignee", "dueAt", "lane")} | {
                     "candidateGroups": {"type": "array", "items": {"type": "string"}}}},
                 "AuditRecord": {"type": "object", "properties": {k: {"type": t} for k, t in [
-                    ("seq", "integer"), ("at", "string"), ("actor", "string"), ("group", "string"),
-                    ("action", "string"), ("activityId", "string"), ("decision", "string"),
-                    ("rationale", "string"), ("hash", "string"), ("prevHash", "string")]} | {"data": obj}},
+                    ("seq", "integer"), ("at", "string"), ("actor", "string"), ("action", "string"),
+                    ("hash", "string"), ("prevHash", "string")]} | {
+                    k: {"type": "string", "nullable": True} for k in ("group", "activityId", "activityName",
+                                                                     "decision", "rationale", "businessKey")} | {
+                    "data": obj}},
             },
         },
         "paths": {
@@ -68,23 +87,27 @@ def openapi_document() -> dict[str, Any]:
             "/api/process-definitions/{key}/xml": {"get": {
                 "summary": "BPMN XML of a definition", "parameters": [_param("key", "path"),
                                                                       _param("version", kind="integer")],
-                "responses": {"200": {"description": "BPMN 2.0 XML",
+                "responses": {"200": {"description": "BPMN 2.0 XML, as a download (Content-Disposition: attachment)",
                                       "content": {"application/xml": {"schema": {"type": "string"}}}},
-                              "404": {"description": "Unknown key or version", **_json(_ERROR)}}}},
+                              **{k: v for k, v in _responses("200", obj, 404).items() if k != "200"}}}},
             "/api/deployments": {"post": {
                 "summary": "Validate and deploy BPMN/DMN files (group designer)",
-                "requestBody": {"content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+                "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                    "type": "object", "required": ["files"], "properties": {
+                        "files": {"type": "array", "minItems": 1,
+                                  "items": {"type": "string", "format": "binary"}}}}}}},
                 "responses": _responses("201", obj, 400, 403, 413)}},
             "/api/process-definitions/{key}/start": {"post": {
-                "summary": "Start a case", "parameters": [_param("key", "path")],
-                "requestBody": _json({"type": "object", "required": ["businessKey"], "properties": {
-                    "businessKey": {"type": "string"}, "variables": obj}}),
-                "responses": _responses("201", ref("Instance"), 400, 403, 404, 415)}},
+                "summary": "Start a case (409 when an active case of the pathway has that business key)",
+                "parameters": [_param("key", "path"), _IDEMPOTENCY],
+                "requestBody": {"required": True, **_json({
+                    "type": "object", "required": ["businessKey"],
+                    "properties": {"businessKey": {"type": "string"}, "variables": obj}})},
+                "responses": _responses("201", ref("Instance"), 400, 403, 404, 409, 415, 422)}},
             "/api/process-instances": {"get": {
-                "summary": "Search cases", "parameters": [_param(n) for n in ("key", "businessKey", "state",
-                                                                              "activityId")]
-                + [_param("page", kind="integer"), _param("pageSize", kind="integer")],
+                "summary": "Search cases", "parameters": [_param(n) for n in ("key", "businessKey", "businessKeyPrefix",
+                                                                              "state", "activityId")]
+                + [_param("page", kind="integer"), _param("pageSize", kind="integer", maximum=500)],
                 "responses": _responses("200", {"type": "object", "properties": {
                     "items": arr("Instance"), "total": {"type": "integer"}}}, 400)}},
             "/api/process-instances/{id}": {"get": {
@@ -95,13 +118,13 @@ def openapi_document() -> dict[str, Any]:
                 "responses": _responses("200", arr("AuditRecord"), 403, 404)}},
             "/api/process-instances/{id}/cancel": {"post": {
                 "summary": "Cancel a case (group manager)", "parameters": [_param("id", "path", "integer")],
-                "requestBody": _json({"type": "object", "required": ["reason"],
-                                      "properties": {"reason": {"type": "string"}}}),
-                "responses": _responses("200", obj, 400, 403, 404, 409, 415)}},
+                "requestBody": {"required": True, **_json({"type": "object", "required": ["reason"],
+                                                           "properties": {"reason": {"type": "string"}}})},
+                "responses": _responses("200", obj, 400, 403, 404, 409, 415, 422)}},
             "/api/tasks": {"get": {
                 "summary": "Open tasks the caller may act on (managers see all)",
-                "parameters": [_param(n) for n in ("candidateGroup", "assignee", "processInstanceId",
-                                                   "businessKey", "processKey")],
+                "parameters": [_param(n) for n in ("candidateGroup", "assignee", "businessKey", "processKey")]
+                + [_param("processInstanceId", kind="integer")],
                 "responses": _responses("200", arr("Task"))}},
             "/api/tasks/{id}": {"get": {
                 "summary": "A task and its form", "parameters": [_param("id", "path")],
@@ -114,13 +137,24 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Complete with form values", "parameters": [_param("id", "path")],
                 "requestBody": _json({"type": "object", "properties": {"variables": obj}}),
                 "responses": _responses("200", {"type": "object", "properties": {
-                    "processInstance": ref("Instance")}}, 400, 403, 404, 409, 415)}},
+                    "processInstance": ref("Instance")}}, 400, 403, 404, 409, 415, 422)}},
             "/api/messages": {"post": {
-                "summary": "Correlate a message by name and business key (a start message starts a case)",
-                "requestBody": _json({"type": "object", "required": ["messageName", "businessKey"], "properties": {
-                    "messageName": {"type": "string"}, "businessKey": {"type": "string"}, "variables": obj}}),
+                "summary": "Correlate a message by name and business key (a start message starts a case); "
+                           "403 when the caller's groups may not send it, 400 naming any undeclared variable",
+                "parameters": [_IDEMPOTENCY],
+                "requestBody": {"required": True, **_json({
+                    "type": "object", "required": ["messageName", "businessKey"], "properties": {
+                        "messageName": {"type": "string"}, "businessKey": {"type": "string"}, "variables": obj}})},
                 "responses": _responses("200", {"type": "object", "properties": {
-                    "correlated": {"type": "array", "items": {"type": "integer"}}}}, 400, 404, 415)}},
+                    "correlated": {"type": "array", "items": {"type": "integer"}}}}, 400, 403, 404, 409, 415, 422)}},
+            "/api/audit/public-key": {"get": {
+                "summary": "The Ed25519 public keys that verify signed audit checkpoints (no credentials needed)",
+                "security": [],
+                "responses": _responses("200", {"type": "object", "properties": {
+                    "algorithm": {"type": "string"}, "keyId": {"type": "string", "nullable": True},
+                    "publicKey": {"type": "string", "nullable": True},
+                    "trusted": {"type": "array", "items": {"type": "object", "properties": {
+                        "keyId": {"type": "string"}, "publicKey": {"type": "string"}}}}}}, 404)}},
             **integration_paths(_responses, _param, _json, obj),
         },
     }

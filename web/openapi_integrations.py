@@ -19,6 +19,9 @@ LINK = {"type": "object", "properties": {
     "digests": {"type": "array", "items": {"type": "string"}}}}
 
 
+ID_MAX = 2 ** 31 - 1  # ids past a 32-bit integer answer 404
+
+
 def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
     audit = {"$ref": "#/components/schemas/AuditRecord"}
     return {
@@ -44,15 +47,19 @@ def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
                 "fields": {"type": "array", "items": FIELD}}}, 404)}},
         "/api/events": {"get": {
             "summary": "Audit events of the caller's visible cases in order, paged by sequence number",
-            "parameters": [param("after", kind="integer"), param("limit", kind="integer")],
+            "parameters": [{"name": "after", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 2 ** 62}},
+                           {"name": "limit", "in": "query", "required": False,
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
             "responses": responses("200", {"type": "object", "properties": {
                 "items": {"type": "array", "items": audit}, "next": {"type": "integer"}}}, 400)}},
         "/api/process-instances/{id}/share-links": {
-            "get": {"summary": "Share links of a case", "parameters": [param("id", "path", "integer")],
+            "get": {"summary": "Share links of a case",
+                    "parameters": [param("id", "path", "integer", maximum=ID_MAX)],
                     "responses": responses("200", {"type": "array", "items": LINK}, 403, 404)},
             "post": {"summary": "Issue a per-recipient link to a released case's media (groups ccd, manager); "
                                "the answer's url is shown once",
-                     "parameters": [param("id", "path", "integer")],
+                     "parameters": [param("id", "path", "integer", maximum=ID_MAX)],
                      "requestBody": json_body({"type": "object", "required": ["recipient", "recipientKind"],
                                                "properties": {
                                                    "recipient": {"type": "string", "maxLength": 200},
@@ -64,13 +71,14 @@ def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
                      "responses": responses("201", LINK, 400, 403, 404, 409, 415)}},
         "/api/process-instances/{id}/decision-log.{format}": {"get": {
             "summary": "The case's disclosure-ready decision log (format pdf or csv), with audit hashes; audited",
-            "parameters": [param("id", "path", "integer"), {"name": "format", "in": "path", "required": True,
-                                                            "schema": {"type": "string", "enum": ["pdf", "csv"]}}],
+            "parameters": [param("id", "path", "integer", maximum=ID_MAX),
+                           {"name": "format", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": ["pdf", "csv"]}}],
             "responses": {"200": {"description": "The document", "content": {
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}},
                 "text/csv": {"schema": {"type": "string"}}}},
                 **{k: v for k, v in responses("200", obj, 400, 403, 404).items() if k != "200"}}}},
         "/api/share-links/{id}/revoke": {"post": {
-            "summary": "Revoke a share link", "parameters": [param("id", "path", "integer")],
+            "summary": "Revoke a share link", "parameters": [param("id", "path", "integer", maximum=ID_MAX)],
             "responses": responses("200", LINK, 403, 404)}},
     }

@@ -97,8 +97,8 @@ def run_http(port: int, digest: str, cases: int) -> None:
               {"businessKey": key, "variables": start_vars(digest)})
         complete("sam", key, "approve_release", APPROVE)
         complete("cat", key, "publish_appeal", PUBLISH)
-        timed("POST /api/messages", "rita", "POST", "/api/messages",
-              {"messageName": "person_apprehended", "businessKey": key})
+        timed("POST /api/messages", "cat", "POST", "/api/messages",
+              {"messageName": "person_apprehended", "businessKey": key, "variables": {"note": "Arrested"}})
         complete("cat", key, "remove_appeal", REMOVE)
         complete("cat", key, "inform_media", INFORM)
     report("over HTTP (waitress, HTTP Basic)", cases, time.perf_counter() - started, timings)
@@ -130,8 +130,8 @@ def run_direct(desk: ReleaseDesk, digest: str, cases: int) -> None:
                                                              actors["rita"]))
         complete("sam", key, "approve_release", APPROVE)
         complete("cat", key, "publish_appeal", PUBLISH)
-        timed("correlate", lambda s, key=key: desk.runtime.correlate(s, "person_apprehended", key, {},
-                                                                     actors["rita"]))
+        timed("correlate", lambda s, key=key: desk.runtime.correlate(s, "person_apprehended", key,
+                                                                     {"note": "Arrested"}, actors["cat"]))
         complete("cat", key, "remove_appeal", REMOVE)
         complete("cat", key, "inform_media", INFORM)
     report("engine directly (same commands, one transaction each)", cases, time.perf_counter() - started, timings)

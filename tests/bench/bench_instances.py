@@ -141,6 +141,7 @@ def _tasks(actor: Actor, **filters) -> Callable[[Session], object]:
 QUERIES: list[tuple[str, Callable[[Session], object]]] = [
     ("instances: pathway + state", _instances(key="wanted_person", state="active")),
     ("instances: business key", _instances(business_key="BENCH-0004242")),
+    ("instances: case reference prefix, any case", _instances(business_key_prefix="bench-000424")),
     ("instances: state", _instances(state="completed")),
     ("instances: started date range", _instances(started_from=NOW - timedelta(days=7), started_to=NOW)),
     ("instances: waiting at activity", _instances(activity_id="remove_appeal")),

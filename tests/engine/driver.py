@@ -60,7 +60,11 @@ class Case:
         return self.view
 
     def send(self, message: str, variables: dict[str, Any] | None = None, actor: Actor | None = None) -> list[int]:
-        actor = actor or Actor("integration", frozenset({"requester"}))
+        """Send `message` as an officer allowed to (the OIC by default), with the note the pathways'
+        messages require unless `variables` are given."""
+        actor = actor or Actor("olly", frozenset({"oic", "sio"}))
+        if variables is None:
+            variables = {"note": "Reported by PC 123 at 10:05"} if message != "mini_done" else {}
         with self.desk.transaction() as s:
             return self.desk.runtime.correlate(s, message, self.business_key, variables or {}, actor)
 
@@ -73,10 +77,11 @@ class Case:
             return queries.audit_trail(s, self.id)
 
 
-def media(desk: ReleaseDesk, rgb: tuple[int, int, int] = (31, 58, 104), name: str = "image.png") -> str:
-    """Store a small real PNG as an attachment; return its digest."""
+def media(desk: ReleaseDesk, rgb: tuple[int, int, int] = (31, 58, 104), name: str = "image.png",
+          uploader: str = "rita") -> str:
+    """Store a small real PNG as an attachment uploaded by `uploader`; return its digest."""
     with desk.transaction() as s:
-        return desk.runtime.media.store(s, sample_png(rgb), name, "rita", desk.clock()).digest
+        return desk.runtime.media.store(s, sample_png(rgb), name, uploader, desk.clock()).digest
 
 
 def disclosures(desk: ReleaseDesk, case: Case) -> list[DisclosureEntry]:

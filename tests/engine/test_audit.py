@@ -1,4 +1,5 @@
-"""The audit chain: intact after real work, and broken (naming the record) by any edit or deletion."""
+"""The audit chains: intact after real work, and broken (naming the record) by any edit or deletion.
+Every way of tampering, with checkpoints and their exported copy, is in tests/security/."""
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -17,6 +18,13 @@ def run_cases(desk, mini, actors) -> Case:
     return case
 
 
+def cli_env(monkeypatch, desk) -> None:
+    """The CLI on the test's database, key and exported file (a test run, so the key is generated)."""
+    monkeypatch.setenv("RELEASEDESK_DATABASE_URL", desk.settings.database_url)
+    monkeypatch.setenv("RELEASEDESK_MEDIA_DIR", desk.settings.media_dir)
+    monkeypatch.setenv("RELEASEDESK_TESTING", "1")
+
+
 def test_chain_verifies_after_work(desk, mini, actors):
     case = run_cases(desk, mini, actors)
     with desk.transaction() as s:
@@ -27,7 +35,7 @@ def test_chain_verifies_after_work(desk, mini, actors):
     assert [r["action"] for r in trail] == ["start", "complete"]
     assert trail[1]["actor"] == "sam" and trail[1]["group"] == "sio"
     assert trail[1]["decision"] == "approve" and trail[1]["rationale"] == "Proportionate"
-    assert trail[1]["prevHash"] != trail[0]["prevHash"]
+    assert trail[1]["prevHash"] == trail[0]["hash"]  # one chain per case
 
 
 def test_editing_a_record_by_hand_is_detected(desk, mini, actors, monkeypatch, capsys):
@@ -38,19 +46,22 @@ def test_editing_a_record_by_hand_is_detected(desk, mini, actors, monkeypatch, c
     with desk.transaction() as s:
         result = verify(s)
     assert not result.ok and result.bad_seq == target
-    monkeypatch.setenv("RELEASEDESK_DATABASE_URL", desk.settings.database_url)
+    cli_env(monkeypatch, desk)
     assert main(["audit", "verify"]) == 1
     assert f"record {target}" in capsys.readouterr().out
 
 
 def test_deleting_a_record_is_detected(desk, mini, actors, monkeypatch, capsys):
-    run_cases(desk, mini, actors)
+    case = run_cases(desk, mini, actors)
+    case.complete("publish_release", actors["ccd"], {"channels": ["force_website"]})
+    start, complete, *_ = case.audit()
     with desk.transaction() as s:
-        s.execute(text("DELETE FROM audit_records WHERE seq = 2"))
+        s.execute(text("DELETE FROM audit_records WHERE seq = :seq"), {"seq": complete["seq"]})
     with desk.transaction() as s:
         result = verify(s)
-    assert not result.ok and result.bad_seq == 2
-    monkeypatch.setenv("RELEASEDESK_DATABASE_URL", desk.settings.database_url)
+    assert not result.ok and result.bad_seq > complete["seq"]  # the record after the gap is named
+    assert f"record 2 of case {case.id} before it is missing" in result.reason
+    cli_env(monkeypatch, desk)
     assert main(["audit", "verify"]) == 1
 
 
@@ -60,11 +71,27 @@ def test_deleting_the_last_record_is_detected(desk, mini, actors):
         last = s.execute(text("SELECT max(seq) FROM audit_records")).scalar()
         s.execute(text("DELETE FROM audit_records WHERE seq = :seq"), {"seq": last})
     with desk.transaction() as s:
-        assert not verify(s).ok
+        result = verify(s)
+    assert not result.ok and result.bad_seq == last and "missing" in result.reason
 
 
 def test_cli_verify_passes_on_a_fresh_run(desk, mini, actors, monkeypatch, capsys):
     run_cases(desk, mini, actors)
-    monkeypatch.setenv("RELEASEDESK_DATABASE_URL", desk.settings.database_url)
+    cli_env(monkeypatch, desk)
     assert main(["audit", "verify"]) == 0
     assert "intact" in capsys.readouterr().out
+
+
+def test_seq_is_one_global_order_without_gaps_across_cases(desk):
+    from engine import audit
+    seqs = []
+    for n in range(6):
+        with desk.transaction() as s:
+            record = audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=1 + n % 3)
+            seqs.append((record.seq, record.stream, record.stream_seq))
+    first = seqs[0][0]
+    assert [seq for seq, _, _ in seqs] == list(range(first, first + 6))
+    assert [(stream, place) for _, stream, place in seqs] == [
+        ("case:1", 1), ("case:2", 1), ("case:3", 1), ("case:1", 2), ("case:2", 2), ("case:3", 2)]
+    with desk.transaction() as s:
+        assert verify(s).ok

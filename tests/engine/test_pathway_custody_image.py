@@ -177,7 +177,7 @@ def test_conviction_recorded_message_starts_a_case(desk, actors):
     assert view["variables"]["requested_by"] == "court_feed" and view["variables"]["case_reference"] == "CI-77"
     assert case.open_activities() == ["local_approval"]
     assert case.audit()[0]["action"] == "start" and case.audit()[0]["actor"] == "court_feed"
-    # only starters may post it, and the start form applies to the message variables
+    # only its declared senders may post it, and the start form applies to the message variables
     with desk.transaction() as s, pytest.raises(NotAllowed):
         desk.runtime.correlate(s, "conviction_recorded", "CI-78", variables, actors["sio"])
     with desk.transaction() as s, pytest.raises(InvalidForm) as err:

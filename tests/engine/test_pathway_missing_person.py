@@ -154,7 +154,7 @@ def test_found_during_review_interrupts_it_and_late_removal_escalates(desk, acto
     case.complete("review_publication", actors["ccd"], {"review_outcome": "keep", "rationale": "Still missing"})
     assert case.advance(days=8) == [(case.id, ["Event_review_due"])]
     assert case.open_activities() == ["review_publication"]
-    case.send("person_found", {"found_at": "2024-05-20"})
+    case.send("person_found", {"found_at": "2024-05-20", "note": "Family called at 08:15"})
     assert case.open_activities() == ["remove_appeal"]
     assert case.advance(hours=2) == [(case.id, ["Event_removal_sla"])]
     assert case.open_activities() == ["removal_overdue", "remove_appeal"]

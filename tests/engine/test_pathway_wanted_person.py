@@ -69,14 +69,15 @@ def test_message_ends_the_appeal_removal_in_time_then_media_informed(desk, actor
         assert entry.channels == ["force_website", "social_media"]
         assert {"https://police.example/wanted/wp-1", "https://social.example/post/1"} <= set(entry.destinations)
 
-    integration = Actor("courts_feed", frozenset({"requester"}))
-    assert case.send(message, {"custody_reference": "CU-77"}, actor=integration) == [case.id]
+    integration = Actor("courts_feed", frozenset({"ccd"}))
+    note = {"note": "Custody suite CU-77 reported it at 09:40"}
+    assert case.send(message, note, actor=integration) == [case.id]
     assert case.open_activities() == ["remove_appeal"]
     task = case.task("remove_appeal")
     created = datetime.fromisoformat(task["createdAt"].replace("Z", "+00:00"))
     due = datetime.fromisoformat(task["dueAt"].replace("Z", "+00:00"))
     assert round((due - created).total_seconds()) == 4 * 3600  # removal_sla default PT4H
-    assert case.variables["custody_reference"] == "CU-77"
+    assert case.variables["note"] == "Custody suite CU-77 reported it at 09:40"
     assert waiting_for(desk, case) == {"Event_removal_sla"}  # the other message and the review are gone
 
     case.complete("remove_appeal", actors["ccd"], REMOVE)
@@ -90,7 +91,8 @@ def test_message_ends_the_appeal_removal_in_time_then_media_informed(desk, actor
     trail = case.audit()
     received = [r for r in trail if r["action"] == "message"]
     assert len(received) == 1 and received[0]["actor"] == "courts_feed"
-    assert received[0]["data"] == {"message": message, "variables": {"custody_reference": "CU-77"}}
+    assert received[0]["data"]["message"] == message and received[0]["data"]["variables"]["note"] == note["note"]
+    assert received[0]["rationale"] == note["note"] and received[0]["group"] == "ccd"
     assert [a for a, *_ in completions(case)] == ["approve_release", "publish_appeal", "remove_appeal", "inform_media"]
     assert trail[-1]["action"] == "end" and trail[-1]["activityId"] == "Event_media_informed"
 
@@ -172,7 +174,7 @@ def test_messages_that_nothing_waits_for_change_nothing(desk, actors):
     case.complete("publish_appeal", actors["ccd"], PUBLISH)
     before = audit_count(desk)
     with desk.transaction() as s, pytest.raises(NoInstanceWaits) as err:
-        desk.runtime.correlate(s, "person_apprehended", "WP-UNKNOWN", {}, actors["requester"])
+        desk.runtime.correlate(s, "person_apprehended", "WP-UNKNOWN", {"note": "Arrested"}, actors["oic"])
     assert err.value.details == {"messageName": "person_apprehended", "businessKey": "WP-UNKNOWN"}
     assert audit_count(desk) == before
     assert case.state == "active" and case.open_activities() == []

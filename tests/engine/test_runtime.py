@@ -145,7 +145,7 @@ def test_message_for_unknown_business_key_changes_nothing(desk, mini, actors):
     Case(desk, mini, "CASE-1", {}, actors["requester"])
     before = audit_count(desk)
     with desk.transaction() as s, pytest.raises(NoInstanceWaits) as err:
-        desk.runtime.correlate(s, "mini_done", "NO-SUCH-CASE", {}, actors["requester"])
+        desk.runtime.correlate(s, "mini_done", "NO-SUCH-CASE", {}, actors["sio"])
     assert "no instance waits" in str(err.value)
     assert audit_count(desk) == before
 
@@ -253,7 +253,7 @@ def test_a_crash_while_saving_leaves_nothing_half_written(desk, mini, actors, mo
 
     def crash(*args, **kwargs):
         raise RuntimeError("power cut")
-    monkeypatch.setattr("engine.steps.save", crash)
+    monkeypatch.setattr("engine.steps.write_projections", crash)
     with pytest.raises(RuntimeError):
         case.complete("approve_release", actors["sio"], APPROVE)
     monkeypatch.undo()

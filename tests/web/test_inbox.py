@@ -158,7 +158,7 @@ def test_media_download_is_restricted_and_audited(client, api, desk):
     digest = variables["media_items"][0]
     url = f"/instances/{instance_id}/media/{digest}"
     login(client, "cat")
-    assert client.get(url).status_code == 403  # the press office has no task on this case yet
+    assert client.get(url).status_code == 404  # the press office has no task on this case yet: as if unknown
     logout(client)
     login(client, "sam")
     r = client.get(url)

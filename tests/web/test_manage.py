@@ -69,6 +69,8 @@ def test_case_list_filters(client, desk):
     assert "WP-1" in page and "WP-2" in page and "2 cases" in page
     page = html(client.get("/instances?businessKey=WP-1"))
     assert "WP-1" in page and "WP-2" not in page
+    page = html(client.get("/instances?businessKey=wp-"))  # any letter case, a prefix
+    assert "WP-1" in page and "WP-2" in page
     page = html(client.get("/instances?activity=remove_appeal"))
     assert f'data-instance="{removal.id}"' in page and f'data-instance="{fresh.id}"' not in page
     assert "remove_appeal" in page  # the "waiting at" column

@@ -128,19 +128,19 @@ def test_wanted_person_over_the_api(api, desk):
     complete(api, "olly", "WP-API", "approve_release", APPROVE)
     view = complete(api, "cat", "WP-API", "publish_appeal", PUBLISHED)
     assert view["activeActivities"] == ["Gateway_live"]
-    assert send(api, "rita", "person_apprehended", "WP-API", {"arrested_by": "Response team"}) == [iid]
+    assert send(api, "olly", "person_apprehended", "WP-API", {"note": "Response team arrested him at 14:10"}) == [iid]
     complete(api, "cat", "WP-API", "remove_appeal", {"removed_from": ["force_website"], "removed_at": "2024-05-02"})
     complete(api, "cat", "WP-API", "inform_media", {"media_informed_at": "2024-05-02", "statement": "Arrested"})
 
     view = finished(api, desk, iid, "Media informed")
-    assert view["variables"]["arrested_by"] == "Response team"
+    assert view["variables"]["note"] == "Response team arrested him at 14:10"
     assert {"Event_apprehended", "remove_appeal", "inform_media"} <= set(view["completedActivities"])
     assert "Event_withdrawn" not in view["completedActivities"]
     records = trail(api, iid)
     assert steps(records) == [
         ("start", "rita", "Event_request"), ("decision_table", "system", "legal_screen"),
         ("complete", "olly", "approve_release"), ("complete", "cat", "publish_appeal"),
-        ("message", "rita", "Event_apprehended"), ("complete", "cat", "remove_appeal"),
+        ("message", "olly", "Event_apprehended"), ("complete", "cat", "remove_appeal"),
         ("complete", "cat", "inform_media"), ("end", "system", "Event_media_informed")]
     assert records[2]["group"] == "oic"
     assert decisions(records) == [("approve_release", "approve", "Necessary and proportionate")]
@@ -156,7 +156,7 @@ def test_missing_person_over_the_api(api, desk):
     complete(api, "olly", "MP-API", "assess_information_release", {
         "information_to_release": "Name and description", "risk_assessment": "High risk"})
     complete(api, "cat", "MP-API", "publish_appeal", {**PUBLISHED, "image_used": "custody_image"})
-    assert send(api, "rita", "person_found", "MP-API") == [iid]
+    assert send(api, "fay", "person_found", "MP-API", {"note": "Family phoned at 07:30"}) == [iid]
     complete(api, "cat", "MP-API", "remove_appeal", {"removed_from": ["force_website"], "removed_at": "2024-05-03",
                                                      "all_publicity_removed": True})
     complete(api, "cat", "MP-API", "inform_media", {"media_informed_at": "2024-05-03", "return_details_withheld": True})
@@ -166,7 +166,7 @@ def test_missing_person_over_the_api(api, desk):
     assert steps(records) == [
         ("start", "rita", "Event_request"), ("complete", "olly", "obtain_family_image"),
         ("complete", "olly", "assess_custody_image"), ("complete", "olly", "assess_information_release"),
-        ("complete", "cat", "publish_appeal"), ("message", "rita", "Event_person_found"),
+        ("complete", "cat", "publish_appeal"), ("message", "fay", "Event_person_found"),
         ("complete", "cat", "remove_appeal"), ("complete", "cat", "inform_media"),
         ("end", "system", "Event_media_informed")]
     assert decisions(records) == [("assess_custody_image", None, "Last resort, high risk")]

@@ -1,0 +1,132 @@
+"""Cost per step: the SQL statements each command sends, counted on both backends.
+
+Every command reads only what it uses and writes only the rows that changed: one statement locks
+the instance (and, for task commands, the task) and reads both; the instance row is written by one
+UPDATE; projection rows (human tasks, positions, subscriptions) are diffed against the workflow as
+loaded and written in one batched statement per kind of change; definitions come from a per-process
+cache. Transaction control (BEGIN, COMMIT) is not counted.
+
+Budgets, per command on a warm process (the first command on a definition also reads it once),
+not counting audit appends, plus at most three statements per audit record appended:
+
+| command | statements besides audit appends | audit records | total today |
+|---|---|---|---|
+| start (wanted person: start, decision table) | 5 | 2 | 11 |
+| claim | 2 | 1 | 5 |
+| complete (task to task) | 6 | 1 | 9 |
+| complete with a disclosure entry and new waiting events | 7 | 1 | 10 |
+| correlate a message (one more to read the senders the pathways declare) | 9 | 1 | 12 |
+| fire a due timer (claim the batch, fire, find nothing more) | 9 | 1 | 12 |
+
+An audit append costs three statements (take the case chain's head in one upsert, insert the record,
+record the new head hash); a case's first record on PostgreSQL costs one more (its global seq is
+drawn before the chain exists). No append takes a lock shared across cases."""
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+
+from .driver import Case, media
+from .test_pathway_wanted_person import APPROVE, INFORM, PUBLISH, REMOVE, START
+
+#: command -> statements other than audit appends
+BUDGET = {"start": 5, "claim": 2, "complete": 6, "complete+disclosure": 7, "correlate": 9, "fire timer": 9}
+PER_AUDIT_RECORD = 3
+AUDIT = re.compile(r"\b(audit_head|audit_records|audit_\w+)\b")
+CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.I)
+
+
+class Counter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def total(self) -> int:
+        return len(self.statements)
+
+    @property
+    def other(self) -> list[str]:
+        return [s for s in self.statements if not AUDIT.search(s)]
+
+    def check(self, command: str) -> None:
+        other = BUDGET[command]
+        records = sum(s.startswith("INSERT INTO audit_records") for s in self.statements)
+        # PostgreSQL draws a case's first seq separately (the stream row does not exist to draw it in).
+        first_of_case = sum(s.startswith("SELECT nextval('audit_records_seq')") for s in self.statements)
+        assert first_of_case <= 1, f"{command}: more than one new audit stream"
+        total = other + PER_AUDIT_RECORD * records + first_of_case
+        listing = "\n".join(self.statements)
+        assert len(self.other) <= other, f"{command}: {len(self.other)} non-audit statements > {other}:\n{listing}"
+        assert self.total <= total, f"{command}: {self.total} statements > {total}:\n{listing}"
+        assert not any("human_task_groups" in s and s.lstrip().upper().startswith("SELECT")
+                       for s in self.statements), f"{command} loaded task groups it does not use:\n{listing}"
+
+
+@pytest.fixture
+def count(desk):
+    @contextmanager
+    def counting():
+        counter = Counter()
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            if not CONTROL.match(statement):
+                counter.statements.append(" ".join(statement.split()))
+        event.listen(desk.db, "before_cursor_execute", record)
+        try:
+            yield counter
+        finally:
+            event.remove(desk.db, "before_cursor_execute", record)
+    return counting
+
+
+def _warm(desk, actors, digest) -> None:
+    """One case first, so the counted commands meet a process that has already read the definition."""
+    Case(desk, "wanted_person", "WARM-1", {**START, "media_items": [digest]}, actors["requester"])
+
+
+def test_each_command_stays_within_its_statement_budget(desk, actors, count):
+    digest = media(desk)
+    _warm(desk, actors, digest)
+    with count() as c:
+        case = Case(desk, "wanted_person", "WP-COUNT", {**START, "media_items": [digest]}, actors["requester"])
+    c.check("start")
+
+    task = case.task("approve_release")
+    with count() as c, desk.transaction() as s:
+        desk.runtime.claim(s, task["id"], actors["oic"])
+    c.check("claim")
+
+    with count() as c, desk.transaction() as s:
+        desk.runtime.complete(s, task["id"], actors["oic"], APPROVE)
+    c.check("complete")
+    assert case.open_activities() == ["publish_appeal"]
+
+    task = case.task("publish_appeal")
+    with count() as c, desk.transaction() as s:
+        desk.runtime.complete(s, task["id"], actors["ccd"], PUBLISH)
+    c.check("complete+disclosure")
+
+    with count() as c:
+        assert case.send("person_apprehended") == [case.id]
+    c.check("correlate")
+    assert case.open_activities() == ["remove_appeal"]
+
+    with count() as c:
+        fired = desk.fire_due_timers(desk.clock() + timedelta(hours=5))
+    c.check("fire timer")
+    assert fired == [(case.id, ["Event_removal_sla"])]
+
+    task = case.task("remove_appeal")
+    with count() as c, desk.transaction() as s:
+        desk.runtime.complete(s, task["id"], actors["ccd"], REMOVE)
+    c.check("complete")
+    task = case.task("inform_media")
+    with count() as c, desk.transaction() as s:
+        desk.runtime.complete(s, task["id"], actors["ccd"], INFORM)
+    c.check("complete")
+    assert "inform_media" not in case.open_activities()  # the escalation raised by the timer stays open
+

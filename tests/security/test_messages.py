@@ -1,0 +1,208 @@
+"""Messages tell a case what happened in the world. Only the groups its diagram declares may send
+each one, and it carries only the variables declared for it: on the API and on the case pages alike,
+a refused sender gets 403, a bad variable 400 naming it, and the case stays exactly as it was."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.web.conftest import basic
+from web.app import create_app
+
+from .cases import GROUP_USERS, SENDERS, live_case, live_missing, live_wanted, snapshot
+
+MESSAGES = ["person_apprehended", "appeal_withdrawn", "person_found"]
+NOTE = {"note": "PC 4521 reported it by radio at 14:05"}
+
+
+@pytest.fixture
+def desk(web_desk):
+    return web_desk
+
+
+@pytest.fixture
+def client(desk):
+    return create_app(desk.settings, desk=desk).test_client()
+
+
+def send(client, user, message, business_key, variables):
+    return client.post("/api/messages", headers=basic(user), json={
+        "messageName": message, "businessKey": business_key, "variables": variables})
+
+
+def login(client, username):
+    html = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf})
+    assert r.status_code == 302
+
+
+def csrf_of(client, path) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+# -- the API -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("group", sorted(GROUP_USERS))
+@pytest.mark.parametrize("message", MESSAGES)
+def test_api_each_message_by_each_group(client, desk, message, group):
+    case = live_case(desk, message)
+    before = snapshot(desk, case.id)
+    r = send(client, GROUP_USERS[group], message, case.business_key, NOTE)
+    if group in SENDERS[message]:
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json() == {"correlated": [case.id]}
+        assert case.open_activities() == ["remove_appeal"]
+        assert case.audit()[-1]["action"] == "message" and case.audit()[-1]["actor"] == GROUP_USERS[group]
+    else:
+        assert r.status_code == 403, r.get_json()
+        assert case.business_key not in r.get_data(as_text=True)  # a refusal names no case
+        assert snapshot(desk, case.id) == before
+
+
+@pytest.mark.parametrize("group", sorted(GROUP_USERS))
+def test_api_start_message_by_each_group(client, desk, group):
+    from datetime import date
+
+    from tests.engine.driver import LEGAL_CLEAR
+    before = snapshot(desk, live_wanted(desk).id)
+    r = send(client, GROUP_USERS[group], "conviction_recorded", "CI-SEC-1", {
+        "offender_name": "A. Person", "offence": "Burglary", "conviction_date": date.today().isoformat(),
+        "sentence_type": "custodial", "media_request": True, "case_reference": "CI-SEC-1", **LEGAL_CLEAR})
+    if group in SENDERS["conviction_recorded"]:
+        assert r.status_code == 200, r.get_json()
+        view = client.get(f"/api/process-instances/{r.get_json()['correlated'][0]}", headers=basic("max")).get_json()
+        assert view["key"] == "custody_image" and view["variables"]["case_reference"] == "CI-SEC-1"
+        assert view["variables"]["requested_by"] == GROUP_USERS[group]
+    else:
+        assert r.status_code == 403
+        assert snapshot(desk, 1)[3:] == before[3:]  # no case, no audit record
+
+
+@pytest.mark.parametrize(("variables", "field"), [
+    ({"note": "x", "decision": "reject"}, "decision"),                  # case data: a form field
+    ({"note": "x", "use_custody_image": True}, "use_custody_image"),    # case data: a script output
+    ({"note": "x", "requested_by": "someone"}, "requested_by"),         # set by the engine
+    ({"note": "x", "arrested_by": "Response team"}, "arrested_by"),     # simply not declared
+    ({}, "note"),                                                       # required
+    ({"note": "   "}, "note"),                                          # required, blank
+    ({"note": 42}, "note"),                                             # wrong type
+    ({"note": "x" * 2001}, "note"),                                     # too long
+    ({"note": "x", "apprehended_at": "yesterday"}, "apprehended_at"),   # not a date-time
+])
+def test_api_undeclared_or_invalid_variables_are_400_and_change_nothing(client, desk, variables, field):
+    case = live_wanted(desk)
+    before = snapshot(desk, case.id)
+    r = send(client, "olly", "person_apprehended", case.business_key, variables)
+    assert r.status_code == 400, r.get_json()
+    assert field in r.get_json()["details"]
+    assert snapshot(desk, case.id) == before
+
+
+def test_enum_variables_are_checked_like_a_form(desk):
+    """A declared enum refuses other values (the mini diagram's declarations are parsed the same way)."""
+    from engine.messages import clean_variables, declaration
+
+    class Problems:
+        items: list = []
+
+        def add(self, node, message, line=None):
+            self.items.append(message)
+    decl = declaration(None, {"senders": "oic", "variable:how": "enum:arrested=Arrested|surrendered=Surrendered; required"},
+                       Problems())
+    assert clean_variables(decl, {"how": "surrendered"}) == {"how": "surrendered"}
+    with pytest.raises(Exception) as err:
+        clean_variables(decl, {"how": "escaped"})
+    assert "how" in err.value.details
+
+
+def test_media_items_overwrite_attack(client, desk):
+    """Another case's image must never replace a case's media through a message."""
+    wanted = live_wanted(desk)
+    missing = live_missing(desk)
+    theirs = missing.variables["media_items"]
+    mine = wanted.variables["media_items"]
+    assert theirs != mine
+    for user, message, case in (("olly", "person_apprehended", wanted), ("fay", "person_found", missing),
+                                ("cat", "appeal_withdrawn", wanted)):
+        before = snapshot(desk, case.id)
+        r = send(client, user, message, case.business_key, {**NOTE, "media_items": theirs})
+        assert r.status_code == 400 and "media_items" in r.get_json()["details"]
+        assert snapshot(desk, case.id) == before
+    assert wanted.variables["media_items"] == mine
+
+
+# -- the pages ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("group", sorted(GROUP_USERS))
+@pytest.mark.parametrize("message", MESSAGES)
+def test_pages_each_message_by_each_group(client, desk, message, group):
+    """A button only for senders; posting is 403 for a member of another group who can read the case,
+    404 for someone with no part in it (the page never confirms that the case exists)."""
+    case = live_case(desk, message)
+    before = snapshot(desk, case.id)
+    login(client, GROUP_USERS[group])
+    page = client.get(f"/cases/{case.id}")
+    path = f"/cases/{case.id}/messages/{message}"
+    csrf = csrf_of(client, "/cases")
+    r = client.post(path, data={**NOTE, "confirmed": "yes", "csrf_token": csrf})
+    if page.status_code == 404:
+        assert group in {"flo", "senior_ops", "head_of_comms", "designer", "admin"} or (
+            group == "sio" and message == "person_found")
+        assert r.status_code == 404 and case.business_key not in r.get_data(as_text=True)
+        assert snapshot(desk, case.id) == before
+        return
+    html = page.get_data(as_text=True)
+    if group in SENDERS[message]:
+        assert f'data-message="{message}"' in html
+        assert r.status_code == 302, r.get_data(as_text=True)
+        assert case.open_activities() == ["remove_appeal"]
+        record = case.audit()[-1]
+        assert (record["action"], record["actor"], record["rationale"]) == ("message", GROUP_USERS[group],
+                                                                          NOTE["note"])
+    else:
+        assert f'data-message="{message}"' not in html
+        assert r.status_code == 403
+        assert snapshot(desk, case.id) == before
+
+
+def test_pages_need_a_note_and_a_confirmation(client, desk):
+    case = live_wanted(desk)
+    before = snapshot(desk, case.id)
+    login(client, "olly")
+    path = f"/cases/{case.id}/messages/person_apprehended"
+    form = client.get(path).get_data(as_text=True)
+    assert 'name="note"' in form and 'name="apprehended_at"' in form
+    csrf = csrf_of(client, path)
+    r = client.post(path, data={"note": "", "csrf_token": csrf})
+    assert r.status_code == 400 and 'href="#f-note"' in r.get_data(as_text=True)
+    r = client.post(path, data={**NOTE, "apprehended_at": "2026-11-26T14:00", "csrf_token": csrf})
+    assert r.status_code == 200 and 'id="confirm"' in r.get_data(as_text=True)  # the check page
+    assert snapshot(desk, case.id) == before  # nothing recorded until confirmed
+    r = client.post(path, data={**NOTE, "apprehended_at": "2026-11-26T14:00", "confirmed": "yes", "csrf_token": csrf})
+    assert r.status_code == 302
+    assert case.variables["apprehended_at"] == "2026-11-26T14:00:00"
+    # the case no longer waits for it: no button, and a second post is 404
+    assert 'data-message="person_apprehended"' not in client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert client.post(path, data={**NOTE, "confirmed": "yes", "csrf_token": csrf}).status_code == 404
+
+
+@pytest.mark.parametrize(("variables", "field"), [
+    ({"note": "x", "decision": "reject"}, "decision"),
+    ({"note": "x", "media_items": "0" * 64}, "media_items"),
+    ({"note": "x", "apprehended_at": "soon"}, "apprehended_at"),
+])
+def test_pages_refuse_undeclared_or_invalid_variables(client, desk, variables, field):
+    case = live_wanted(desk)
+    before = snapshot(desk, case.id)
+    login(client, "olly")
+    path = f"/cases/{case.id}/messages/person_apprehended"
+    r = client.post(path, data={**variables, "confirmed": "yes", "csrf_token": csrf_of(client, path)})
+    if field == "apprehended_at":
+        assert r.status_code == 400 and field in r.get_data(as_text=True)
+    else:  # the page's form has no such field: it is never read, so it cannot reach the case
+        assert r.status_code == 302
+        assert case.variables.get(field) != variables[field]
+        assert case.variables["media_items"] != ["0" * 64]
+        return
+    assert snapshot(desk, case.id) == before
