@@ -93,7 +93,7 @@ class CaseCommands(Steps):
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
                      activity_name=start["name"], data=clean)
         self._audit_automatic(session, instance, automatic, now)
-        evidence.cite(session, instance.id, start["form"], clean, now, start["id"])
+        evidence.cite(session, instance.id, start["form"], clean, now, start["id"], self.media.exists)
         return self._finish(session, instance, workflow, now, EMPTY, state_applied=True)
 
     def refuse_duplicate(self, session: Session, key: str, pathway: str, business_key: str, actor: Actor) -> None:

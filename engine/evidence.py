@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import DateTime, String, exists, literal, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidForm, NotFound
@@ -103,31 +103,37 @@ def media_exists(session: Session, file_exists: Callable[[str], bool]) -> Callab
 
 
 def cite(session: Session, instance_id: int, fields: list[dict[str, Any]], clean: dict[str, Any],
-         now: datetime, activity_id: str | None = None) -> None:
+         now: datetime, activity_id: str | None = None, file_exists: Callable[[str], bool] | None = None) -> None:
     """Record that the case cites every digest in the form's media fields: uploads in
     media_citations (which also takes them out of quarantine), evidence references in
-    evidence_citations. A citation already there (written by this or another step) is kept."""
-    digests = {d for fid in media_field_ids(fields) for d in (clean.get(fid) or []) if isinstance(d, str)}
+    evidence_citations. One INSERT ... SELECT per kind, skipping citations already there, so a step
+    with attachments costs one statement more (two with evidence references)."""
+    digests = sorted({d for fid in media_field_ids(fields) for d in (clean.get(fid) or []) if isinstance(d, str)})
     if not digests:
         return
-    uploads = set(session.scalars(select(MediaItem.digest).where(MediaItem.digest.in_(digests))))
-    refs = set(session.scalars(select(EvidenceReference.digest).where(EvidenceReference.digest.in_(digests))))
-    session.flush()
-    for digest in sorted(uploads):
-        _insert_ignoring_duplicate(session, MediaCitation, {"digest": digest, "instance_id": instance_id,
-                                                            "cited_at": now})
-    for digest in sorted(refs - uploads):
-        _insert_ignoring_duplicate(session, EvidenceCitation, {"digest": digest, "instance_id": instance_id,
-                                                               "activity_id": activity_id, "cited_at": now})
+    on_disk = [d for d in digests if file_exists is None or file_exists(d)]
+    elsewhere = [d for d in digests if d not in on_disk]
+    if on_disk:
+        _cite_from(session, MediaCitation, MediaItem.digest, on_disk, instance_id, now, None)
+    if elsewhere:
+        _cite_from(session, EvidenceCitation, EvidenceReference.digest, elsewhere, instance_id, now, activity_id)
 
 
-def _insert_ignoring_duplicate(session: Session, model, values: dict[str, Any]) -> None:
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
+def _cite_from(session: Session, model, source, digests: list[str], instance_id: int, now: datetime,
+               activity_id: str | None) -> None:
+    """INSERT INTO <citations> SELECT the digests that exist in `source`, ignoring duplicates."""
+    if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    columns = [source.label("digest"), literal(instance_id).label("instance_id"),
+               literal(now, DateTime(timezone=True)).label("cited_at")]
+    names = ["digest", "instance_id", "cited_at"]
+    if model is EvidenceCitation:
+        columns.append(literal(activity_id, String()).label("activity_id"))
+        names.append("activity_id")
+    rows = select(*columns).where(source.in_(digests))
+    session.execute(insert(model).from_select(names, rows).on_conflict_do_nothing())
 
 
 def references(session: Session, digests: list[str]) -> list[EvidenceReference]:

@@ -85,7 +85,7 @@ class TaskCommands(Steps):
             instance.decided_at = now
         self._apply(session, instance, workflow, now)  # one UPDATE of the instance, flushed with the audit record
         self._audit_task(session, instance, row, actor, "complete", clean)
-        evidence.cite(session, instance.id, activity.get("form", []), clean, now, row.activity_id)
+        evidence.cite(session, instance.id, activity.get("form", []), clean, now, row.activity_id, self.media.exists)
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)

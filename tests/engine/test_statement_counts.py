@@ -11,7 +11,7 @@ not counting audit appends, plus at most three statements per audit record appen
 
 | command | statements besides audit appends | audit records | total today |
 |---|---|---|---|
-| start (wanted person: start, decision table) | 5 | 2 | 11 |
+| start (wanted person: start, decision table; one INSERT ... SELECT cites its photograph) | 6 | 2 | 12 |
 | claim | 2 | 1 | 5 |
 | complete (task to task) | 6 | 1 | 9 |
 | complete with a disclosure entry and new waiting events | 7 | 1 | 10 |
@@ -34,7 +34,7 @@ from .driver import Case, media
 from .test_pathway_wanted_person import APPROVE, INFORM, PUBLISH, REMOVE, START
 
 #: command -> statements other than audit appends
-BUDGET = {"start": 5, "claim": 2, "complete": 6, "complete+disclosure": 7, "correlate": 9, "fire timer": 9}
+BUDGET = {"start": 6, "claim": 2, "complete": 6, "complete+disclosure": 7, "correlate": 9, "fire timer": 9}
 PER_AUDIT_RECORD = 3
 AUDIT = re.compile(r"\b(audit_head|audit_records|audit_\w+)\b")
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.I)
