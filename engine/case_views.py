@@ -82,14 +82,31 @@ def waiting_steps(session: Session, rows: list[ProcessInstance]) -> dict[int, li
              "assignee": t.assignee, "since": iso(t.created_at), "dueAt": iso(t.due_at)})
     positions = session.execute(select(ActivityPosition.instance_id, ActivityPosition.activity_id,
                                        ActivityPosition.since).where(ActivityPosition.instance_id.in_(ids)))
+    subscriptions: dict[int, list[tuple[str, str, datetime | None]]] = {}
+    for instance_id, kind, activity_id, due in session.execute(
+            select(Subscription.instance_id, Subscription.kind, Subscription.activity_id, Subscription.due_at)
+            .where(Subscription.instance_id.in_(ids)).order_by(Subscription.id)):
+        subscriptions.setdefault(instance_id, []).append((kind, activity_id, due))
+    flows = {r.id: r.definition.catalog["flows"] for r in rows}
+    events: dict[int, list[tuple[str, str, str]]] = {}  # instance -> (activity id, since, what it awaits)
     for instance_id, activity_id, since in positions:
         activity = catalogs[instance_id].get(activity_id, {})
-        if activity.get("type") not in EVENT_TYPES or any(w["activityId"] == activity_id
-                                                           for w in found.get(instance_id, [])):
+        # Boundary events belong to the task they sit on, which is listed already.
+        if activity.get("type") not in EVENT_TYPES or activity.get("type") == "boundaryEvent":
             continue
+        behind = {activity_id} | {f["target"] for f in flows[instance_id] if f["source"] == activity_id}
+        for kind, awaited_id, due in subscriptions.get(instance_id, []):
+            if awaited_id in behind:
+                name = catalogs[instance_id].get(awaited_id, {}).get("name") or awaited_id
+                if kind == "timer" and due:
+                    name = f"{name.lower()} ({iso(due)[:16].replace('T', ' ')} UTC)"
+                events.setdefault(instance_id, []).append((activity_id, iso(since), name))
+    for instance_id, waits in events.items():
+        names = sorted(dict.fromkeys(name for _, _, name in waits), key=lambda n: n.endswith("UTC)"))  # timers last
+        awaiting = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         found.setdefault(instance_id, []).append(
-            {"activityId": activity_id, "name": activity.get("name") or activity_id, "kind": "event",
-             "groups": [], "assignee": None, "since": iso(since), "dueAt": None})
+            {"activityId": waits[0][0], "name": "Waiting for news", "kind": "event", "groups": [],
+             "assignee": None, "since": min(since for _, since, _ in waits), "dueAt": None, "awaiting": awaiting})
     return found
 
 

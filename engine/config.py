@@ -55,6 +55,16 @@ class Settings:
     # Incidents (a case's timer failing in the worker): first retry after this, doubling up to the cap.
     incident_retry_seconds: int = 60
     incident_retry_max_seconds: int = 3600
+    # Notifications by email (off unless smtp_host is set); links in emails start with public_url.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "release-desk@localhost"
+    smtp_starttls: bool = False
+    smtp_timeout: int = 10
+    public_url: str = "http://127.0.0.1:5000"
+    digest_minutes: int = 60
     media_max_bytes: int = 2 * 1024 ** 3  # POST /api/media, streamed to disk (body-worn video)
     share_link_days: int = 14  # how long a share link to released media stays open
     testing: bool = False

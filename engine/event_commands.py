@@ -140,7 +140,10 @@ class EventCommands(Steps):
     def fire_timers(self, session: Session, instance_id: int, now: datetime) -> list[str]:
         """Fire the instance's timers due at `now`; return the activity ids that fired."""
         instance = self.lock_instance(session, instance_id)
-        if instance.state != "active" or incidents.waiting_for_retry(session, instance_id, now):
+        if instance.state != "active":
+            return []
+        incident = incidents.open_incident(session, instance_id)  # read once: checked now, closed on success
+        if incidents.backing_off(incident, now):
             return []
         definition = self.definition_of(session, instance)
         workflow = load_state(instance.workflow_json, definition)
@@ -163,7 +166,8 @@ class EventCommands(Steps):
                          data={"due": due_at.isoformat()})
         self._audit_automatic(session, instance, automatic, now)
         self._finish(session, instance, workflow, now, before, state_applied=True)
-        incidents.resolve(session, instance.id, now)
+        if incident is not None:
+            incidents.close(incident, now)
         return [w[3] for w in due]
 
 

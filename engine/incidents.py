@@ -35,9 +35,8 @@ def open_incident(session: Session, instance_id: int) -> Incident | None:
                                                   Incident.resolved_at.is_(None)).limit(1)).first()
 
 
-def waiting_for_retry(session: Session, instance_id: int, now: datetime) -> bool:
-    """True while the case's open incident is backing off: the worker leaves the case alone."""
-    incident = open_incident(session, instance_id)
+def backing_off(incident: Incident | None, now: datetime) -> bool:
+    """True while the case's open incident waits for its next retry: the worker leaves the case alone."""
     return incident is not None and incident.next_retry_at is not None and _aware(incident.next_retry_at) > now
 
 
@@ -71,7 +70,11 @@ def resolve(session: Session, instance_id: int, now: datetime, by: str = SYSTEM.
     """The case moved on: close its open incident (called in the transaction of the success)."""
     incident = open_incident(session, instance_id)
     if incident is not None:
-        incident.resolved_at, incident.resolved_by, incident.next_retry_at = now, by, None
+        close(incident, now, by)
+
+
+def close(incident: Incident, now: datetime, by: str = SYSTEM.username) -> None:
+    incident.resolved_at, incident.resolved_by, incident.next_retry_at = now, by, None
 
 
 def request_retry(session: Session, incident_id: int, actor: Actor, now: datetime) -> Incident:

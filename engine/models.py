@@ -343,6 +343,57 @@ class MediaCitation(Base):
 Index("ix_media_uploader", MediaItem.uploaded_by, MediaItem.uploaded_at)
 
 
+# --- officers: notifications (outbox) and saved inbox filters ---
+class Notification(Base):
+    """One notice to one person: shown in the app, and emailed by the worker when the person asked.
+
+    Written in the transaction of the step that caused it (the outbox pattern), so a crash never
+    loses one; `email_state` moves pending → sending → sent, and `dedupe_key` stops the worker's
+    due-soon and overdue scans from writing the same notice twice."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_recipient", "recipient", "read_at", "id"),
+        Index("ix_notifications_email", "email_state", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    email_state: Mapped[str] = mapped_column(String(10), default="none")  # none|pending|digest|sending|sent|failed
+    email_to: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class NotificationPreference(Base):
+    """Where and how a person wants email: each notice as it happens, a digest, or none."""
+
+    __tablename__ = "notification_preferences"
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    mode: Mapped[str] = mapped_column(String(10), default="immediate")  # immediate|digest|off
+
+
+class SavedFilter(Base):
+    """A named inbox view (query string) a person saved for themselves."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("username", "name", name="uq_saved_filter_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 # --- integrations: evidence references and their citations, share links ---
 class EvidenceReference(Base):
     """An item held in the force's digital evidence management system, cited by its SHA-256 in place

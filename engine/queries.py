@@ -177,7 +177,9 @@ def list_instances(session: Session, *, page: int = 1, page_size: int = 50, **fi
     query = instance_list_query(**filters)
     page, page_size = max(1, page), min(max(1, page_size), 500)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(query.offset((page - 1) * page_size).limit(page_size))
+    offset = (page - 1) * page_size
+    # A page past the end is empty; one past 64 bits could not even be asked of the database.
+    rows = session.scalars(query.offset(offset).limit(page_size)) if offset < total else []
     return {"items": [instance_summary(i) for i in rows], "total": total, "page": page, "pageSize": page_size}
 
 
@@ -213,8 +215,15 @@ def task_query(actor: Actor, *, candidate_group: str | None = None, assignee: st
     return q
 
 
-def list_tasks(session: Session, actor: Actor, limit: int = 500, **filters) -> list[dict[str, Any]]:
-    q = task_query(actor, **filters).order_by(HumanTask.created_at, HumanTask.id).limit(limit)
+def list_tasks(session: Session, actor: Actor, limit: int = 500, order: str = "created",
+               **filters) -> list[dict[str, Any]]:
+    """Open tasks, oldest first; `order="urgency"` puts overdue first, then due soonest, then oldest."""
+    q = task_query(actor, **filters)
+    if order == "urgency":
+        q = q.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
+    else:
+        q = q.order_by(HumanTask.created_at, HumanTask.id)
+    q = q.limit(limit)
     return [task_summary(t) for t in session.scalars(q)]
 
 

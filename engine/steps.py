@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit, incidents
+from . import audit, incidents, notifications
 from .config import Settings
 from .definitions import Definition, DefinitionCache
 from .errors import (
@@ -174,6 +174,7 @@ class Steps:
             session.flush()
         except StaleDataError as exc:
             raise ConcurrentChange("the case was changed by someone else; reload and try again") from exc
+        notifications.after_step(session, self.settings, instance, now)  # same transaction: the outbox
         return instance_view(session, instance, workflow)
 
 

@@ -8,10 +8,12 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import audit, evidence
+from . import audit, evidence, notifications
 from .errors import (
     ConcurrentChange,
+    InvalidForm,
     NotAllowed,
+    NotFound,
     TaskClaimed,
 )
 from .forms import validate_form
@@ -19,7 +21,7 @@ from .models import DisclosureEntry
 from .projections import projection
 from .specs import load_state
 from .steps import Steps
-from .users import Actor
+from .users import Actor, get_actor
 
 DISCLOSURE_FIELDS = ("published_urls", "recipients", "transmission_method", "attendees")
 
@@ -46,6 +48,48 @@ class TaskCommands(Steps):
             row.assignee = None
             self._audit_task(session, instance, row, actor, "unclaim", {})
         return {"id": row.id, "assignee": None}
+
+    def take_over(self, session: Session, task_id: str, actor: Actor, *,
+                  expected: str | None = None) -> dict[str, Any]:
+        """A member of the task's groups takes a task a colleague holds (after confirming on the
+        page). `expected` is the holder the person saw: if it changed meanwhile, nothing happens."""
+        row, instance = self._locked_task(session, task_id)
+        if not actor.in_any(row.candidate_group_list):
+            raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}")
+        previous = row.assignee
+        if expected is not None and previous != (expected or None):
+            raise TaskClaimed(f"task is now held by {previous or 'nobody'}", {"assignee": previous})
+        if previous != actor.username:
+            row.assignee = actor.username
+            now = self.clock()
+            self._audit_task(session, instance, row, actor, "take_over", {"from": previous})
+            notifications.task_assigned(session, self.settings, row, to=actor.username, by=actor.username,
+                                        previous=previous, now=now)
+        return {"id": row.id, "assignee": row.assignee, "previous": previous}
+
+    def assign(self, session: Session, task_id: str, actor: Actor, username: str) -> dict[str, Any]:
+        """A manager gives a task to a named person who is in one of the task's groups."""
+        if "manager" not in actor.groups:
+            raise NotAllowed("only managers may assign tasks")
+        row, instance = self._locked_task(session, task_id)
+        try:
+            person = get_actor(session, username or "")
+        except NotFound:
+            raise InvalidForm("Invalid assignment.", {"assignee": "No such user."}) from None
+        if not person.in_any(row.candidate_group_list):
+            raise InvalidForm("Invalid assignment.",
+                              {"assignee": f"{username} is not in the task's groups ({row.candidate_groups})."})
+        previous = row.assignee
+        if previous != username:
+            row.assignee = username
+            now = self.clock()
+            audit.append(session, at=now, actor=actor.username, group="manager", action="assign",
+                         instance_id=instance.id, business_key=instance.business_key,
+                         activity_id=row.activity_id, activity_name=row.name,
+                         data={"from": previous, "to": username})
+            notifications.task_assigned(session, self.settings, row, to=username, by=actor.username,
+                                        previous=previous, now=now)
+        return {"id": row.id, "assignee": row.assignee, "previous": previous}
 
     def _audit_task(self, session, instance, row, actor, action, data) -> None:
         audit.append(session, at=self.clock(), actor=actor.username,
@@ -83,6 +127,8 @@ class TaskCommands(Steps):
         row.assignee = row.assignee or actor.username
         if "decision" in clean and instance.decided_at is None:
             instance.decided_at = now
+            notifications.case_decided(session, self.settings, instance, activity=row.name,
+                                       decision=clean["decision"], by=actor.username, now=now)
         self._apply(session, instance, workflow, now)  # one UPDATE of the instance, flushed with the audit record
         self._audit_task(session, instance, row, actor, "complete", clean)
         evidence.cite(session, instance.id, activity.get("form", []), clean, now, row.activity_id, self.media.exists)

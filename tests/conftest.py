@@ -22,8 +22,9 @@ PG_BASE = os.environ.get("RELEASEDESK_TEST_PG_URL", "postgresql+psycopg://postgr
 RUNTIME_TABLES = (
     "share_links", "evidence_citations", "evidence_references",
     "incidents", "media_citations", "human_task_groups", "human_tasks", "activity_positions", "subscriptions",
-    "disclosure_log", "idempotency_keys", "process_instances", "audit_records", "audit_streams", "audit_checkpoints",
-    "audit_checkpointed", "user_groups", "users", "media_items",
+    "disclosure_log", "notifications", "notification_preferences", "saved_filters", "idempotency_keys",
+    "process_instances", "audit_records", "audit_streams", "audit_checkpoints", "audit_checkpointed",
+    "user_groups", "users", "media_items",
     "process_definitions", "resources", "deployments",
 )
 

@@ -194,6 +194,29 @@ def unclaim(task_id: str):
         return jsonify(desk().runtime.unclaim(s, task_id, g.actor))
 
 
+@bp.post("/tasks/<task_id>/take-over")
+@api_auth
+def take_over(task_id: str):
+    """Take a task a colleague holds; `{"holder": "..."}` (optional) refuses with 409 if it changed hands."""
+    body = json_body(required=False)
+    holder = body.get("holder")
+    if holder is not None and not isinstance(holder, str):
+        raise InvalidForm("Invalid request.", {"holder": "Must be a username or an empty string."})
+    with desk().transaction() as s:
+        return jsonify(desk().runtime.take_over(s, task_id, g.actor, expected=holder))
+
+
+@bp.post("/tasks/<task_id>/assign")
+@api_auth
+def assign(task_id: str):
+    """A manager assigns a task to a named user of the task's groups: `{"assignee": "..."}`."""
+    assignee = json_body().get("assignee")
+    if not isinstance(assignee, str) or not assignee:
+        raise InvalidForm("Invalid request.", {"assignee": "A username is required."})
+    with desk().transaction() as s:
+        return jsonify(desk().runtime.assign(s, task_id, g.actor, assignee))
+
+
 @bp.post("/tasks/<task_id>/complete")
 @api_auth
 def complete(task_id: str):

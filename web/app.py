@@ -63,11 +63,13 @@ def create_app(settings: Settings | None = None, desk: ReleaseDesk | None = None
     csrf.init_app(app)
     auth_module.init_app(app)
 
-    from . import api, auth, cases, inbox, manage
+    from . import api, auth, cases, inbox, manage, notices, pages
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(inbox.bp)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(notices.bp)
+    app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(cases.bp)
     csrf.exempt(api.bp)  # the API authenticates with HTTP Basic on every request, never a cookie

@@ -79,7 +79,8 @@ def record_event(instance_id: int, name: str):
     with desk().read() as s:
         message = case_views.message_form(s, instance_id, name, actor)
     fields = _message_fields(message)
-    values = {f["id"]: request.form.get(f["id"]) for f in fields if request.form.get(f["id"]) not in (None, "")}
+    # Every posted field counts (a tampered form gets the API's 400 naming the extra field), blanks aside.
+    values = {k: v for k, v in request.form.items() if k not in ("csrf_token", "confirmed") and v not in (None, "")}
     if request.method == "GET":
         return render_template("cases/message.html", message=message, fields=fields, values={}, errors={})
     try:

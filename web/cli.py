@@ -130,6 +130,8 @@ def cmd_timers_run(args) -> int:
 
 def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event, verbose: bool = False) -> None:
     """Fire due timers every `interval` seconds until `stop` is set. Errors are logged, not fatal."""
+    from engine.notifications import deliver
+
     while not stop.is_set():
         try:
             for instance_id, activities in desk.fire_due_timers():
@@ -138,6 +140,10 @@ def run_worker(desk: ReleaseDesk, interval: float, stop: threading.Event, verbos
             desk.checkpoint_audit_if_due()
         except Exception as exc:  # keep the worker alive; the next round retries
             print(f"timer worker: {exc}", file=sys.stderr)
+        try:
+            deliver(desk)  # due/overdue notices, then email from the outbox
+        except Exception as exc:
+            print(f"notification worker: {exc}", file=sys.stderr)
         stop.wait(interval)
 
 

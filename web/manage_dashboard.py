@@ -9,6 +9,7 @@ from engine import incidents, reports
 
 from .manage_charts import bar_chart, stacked_chart
 from .manage_common import bp, desk, now, pathway_names, require_manager
+from .officer_text import role_name
 
 
 def _outcome_label(row: dict) -> str:
@@ -30,7 +31,7 @@ def dashboard():
     for row in data["outcomes"]:
         outcomes.setdefault(names.get(row["key"], row["key"]), []).append((_outcome_label(row), row["count"]))
     charts = {
-        "groups": bar_chart([(r["group"], r["open"]) for r in data["openByGroup"]]),
+        "groups": bar_chart([(role_name(r["group"]), r["open"]) for r in data["openByGroup"]]),
         "outcomes": stacked_chart(outcomes),
         "median": bar_chart([(names.get(k, k), v["medianHours"]) for k, v in data["medianDecision"].items()], " h"),
         "live": bar_chart([(r["businessKey"], r["ageDays"]) for r in data["live"][:15]], " d"),

@@ -23,6 +23,7 @@ from .manage_common import (
     require_design_reader,
     require_manager,
 )
+from .officer_text import display_value, humanise
 
 WAITING_TYPES = ("userTask", "intermediateCatchEvent", "boundaryEvent", "eventBasedGateway", "receiveTask")
 MANAGER = Actor("manager-view", frozenset({"manager"}))
@@ -60,6 +61,9 @@ def instances():
         result = reports.instance_page(s, page=int_arg("page", 1), page_size=50, **filters)
         definitions = q.latest_definitions(s)
     names = {d.key: d.name for d in definitions}
+    activity_names = {(d.key, a["id"]): a["name"] for d in definitions for a in d.catalog["activities"].values()}
+    for item in result["items"]:  # "waiting at" by activity names, never ids
+        item["waitingAt"] = [activity_names.get((item["key"], a), humanise(a)) for a in item["waitingAt"]]
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("manage/instances.html", result=result, names=names, definitions=definitions,
                            waiting=_waiting_options(definitions, filters["key"]), args=args,
@@ -83,8 +87,15 @@ def instance(instance_id: int):
         open_incidents = incidents.list_open(s, instance_id)
     taken = reports.taken_flows(catalog["flows"], view["completedActivities"], active)
     names = {a["id"]: a["name"] for a in catalog["activities"].values()}
+    fields = {f["id"]: f for a in catalog["activities"].values() for f in q.form_fields(a.get("form", []))}
+    for r in trail:  # decisions by their option names
+        form = {f["id"]: f for f in catalog["activities"].get(r["activityId"] or "", {}).get("form", [])}
+        r["decisionName"] = display_value(r["decision"], form.get("decision")) if r["decision"] else None
+    variables = [(fields[k]["label"] if k in fields else humanise(k), display_value(v, fields.get(k)))
+                 for k, v in sorted(view["variables"].items())]
     return render_template("manage/instance.html", view=view, active=active, taken=taken, trail=trail,
                            tasks=tasks, newer=newer, pathway=pathway, names=names, incidents=open_incidents,
+                           variables=variables,
                            may_migrate=web_actor().in_any(MIGRATE_GROUPS))
 
 

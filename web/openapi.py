@@ -133,6 +133,16 @@ def openapi_document() -> dict[str, Any]:
                                                "responses": _responses("200", obj, 403, 404, 409)}},
             "/api/tasks/{id}/unclaim": {"post": {"summary": "Unclaim", "parameters": [_param("id", "path")],
                                                  "responses": _responses("200", obj, 403, 404, 409)}},
+            "/api/tasks/{id}/take-over": {"post": {
+                "summary": "Take over a task a colleague holds (caller in the task's groups)",
+                "parameters": [_param("id", "path")],
+                "requestBody": _json({"type": "object", "properties": {"holder": {"type": "string"}}}),
+                "responses": _responses("200", obj, 400, 403, 404, 409)}},
+            "/api/tasks/{id}/assign": {"post": {
+                "summary": "Assign a task to a user of its groups (managers)", "parameters": [_param("id", "path")],
+                "requestBody": _json({"type": "object", "required": ["assignee"],
+                                      "properties": {"assignee": {"type": "string"}}}),
+                "responses": _responses("200", obj, 400, 403, 404, 409, 415)}},
             "/api/tasks/{id}/complete": {"post": {
                 "summary": "Complete with form values", "parameters": [_param("id", "path")],
                 "requestBody": _json({"type": "object", "properties": {"variables": obj}}),

@@ -13,7 +13,7 @@ def test_oic_records_the_arrest_from_the_case_page_and_ccd_gets_the_removal(page
     page.click("nav >> text=My cases")
     page.click("#my-cases >> text=WP-ARREST-1")
     page.wait_for_selector("h1:has-text('WP-ARREST-1')")
-    assert "waiting for news" in page.locator("#waiting").inner_text()
+    assert "Waiting for news: Person apprehended, Appeal withdrawn or review" in page.locator("#waiting").inner_text()
     screenshot(page, "cases-01-oic-case-page")
     page.click("a[data-message=person_apprehended]")
     page.wait_for_selector("h1:has-text('Person apprehended')")
@@ -28,7 +28,9 @@ def test_oic_records_the_arrest_from_the_case_page_and_ccd_gets_the_removal(page
     screenshot(page, "cases-02-oic-confirm-arrest")
     page.click("#confirm")
     page.wait_for_selector(".flash:has-text('Recorded')")
-    assert "Remove appeal" in page.locator("#waiting").inner_text()
+    waiting = page.locator("#waiting").inner_text()
+    assert "Remove appeal" in waiting and "with the press office" in waiting
+    assert "Removal deadline" not in waiting  # the deadline belongs to the removal task
     assert "PS Khan" in page.locator("#decisions").inner_text()
     assert page.locator("a[data-message]").count() == 0  # nothing else to record
     screenshot(page, "cases-03-oic-arrest-recorded")

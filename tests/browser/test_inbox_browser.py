@@ -28,15 +28,15 @@ def test_oic_approves_and_ccd_sees_publish(page, live_desk):
     page.wait_for_selector("h1:has-text('Approve')")
     assert page.locator("img.thumb").count() == 1  # the attached image is shown
     # Submitting without a rationale shows the message next to the field and saves nothing.
-    page.select_option("select[name=decision]", "approve")
+    page.check("input[name=decision][value=approve]")
     page.check("input[name=images_verified]")
     page.check("input[name=lawful_necessary_proportionate]")
     page.fill("textarea[name=risk_assessment]", "Low risk to third parties")
     page.click("#complete")
-    assert "required" in page.locator("[data-field=rationale] .error").inner_text()
+    assert "Enter reasons for the decision" in page.locator("[data-field=rationale] .error").inner_text()
     screenshot(page, "02-oic-validation")
     page.fill("textarea[name=rationale]", "Necessary and proportionate: the suspect has evaded arrest.")
-    page.select_option("select[name=decision]", "approve")
+    page.check("input[name=decision][value=approve]")
     page.click("#complete")
     page.wait_for_url("**/inbox")
     assert "completed" in page.locator(".flash").first.inner_text()
@@ -50,6 +50,6 @@ def test_oic_approves_and_ccd_sees_publish(page, live_desk):
     publish.locator("a").click()
     page.wait_for_selector("h1:has-text('Publish')")
     history = page.locator("ol.history").inner_text()
-    assert "Necessary and proportionate" in history and "approve" in history
+    assert "Necessary and proportionate" in history and "approve" in history.lower()
     screenshot(page, "05-ccd-publish-task")
     assert page.js_errors == []

@@ -84,7 +84,7 @@ def test_task_page_validation_then_completion(client, api, desk):
                                                "risk_assessment": "Low", "images_verified": "true"})
     assert r.status_code == 400
     html = r.get_data(as_text=True)
-    assert 'id="err-rationale"' in html and "This field is required." in html
+    assert 'id="err-rationale"' in html and "Enter reasons for the decision" in html
     assert api.get(f"/api/tasks/{task_id}", "sam").get_json()["state"] == "open"
     r = client.post(f"/tasks/{task_id}", data={"csrf_token": csrf, **APPROVE, "images_verified": "true",
                                                "lawful_necessary_proportionate": "on"})

@@ -113,7 +113,10 @@ def test_case_page_diagram_data_variables_and_history(client, desk):
     flows = data_json(page, "flows")
     assert {"Flow_approved", "Flow_to_remove_appeal"} <= set(flows) and "Flow_rejected" not in flows
     assert 'data-xml-url="/definitions/wanted_person/diagram.bpmn?version=1"' in page
-    assert "necessity_justification" in page  # variables panel
+    panel = page[page.index('id="variables-list"'):]
+    panel = panel[:panel.index("</dl>")]
+    assert "Why releasing the photograph is necessary and proportionate" in panel  # variables by their labels
+    assert "necessity_justification" not in panel and 'tabindex="0"' in page and 'role="region"' in page
     assert 'data-activity="approve_release" data-action="complete"' in page  # audit trail rows
     assert "/static/manage-diagram.js" in page and "<script>" not in page  # no inline script (CSP)
     xml = client.get("/definitions/wanted_person/diagram.bpmn?version=1")
@@ -159,7 +162,7 @@ def test_dashboard_figures(client, desk, app):
     page = html(client.get("/dashboard"))
     assert re.search(r'id="tile-removals"><strong>1</strong>', page)
     assert "removal past SLA" in page
-    assert re.search(r'<tr data-group="ccd"><td>ccd</td><td>1</td>', page)
+    assert re.search(r'<tr data-group="ccd"><td>corporate communications</td><td>1</td>', page)  # roles by name
     assert page.count('data-instance="') == 2 and "2.0 days" in page  # both appeals still live
     assert 'id="chart-outcomes"' in page and 'data-segment="In progress" data-count="2"' in page
     assert '<tr data-key="wanted_person">' in page  # median time to decision

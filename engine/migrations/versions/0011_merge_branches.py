@@ -4,11 +4,11 @@ Each of these revisions changes its own tables, so they apply in any order; this
 them one head again.
 
 Revision ID: 0011
-Revises: 0003, 0005, 0006, 0009
+Revises: 0003, 0005, 0006, 0009, 0010
 """
 
 revision = '0011'
-down_revision = ('0003', '0005', '0006', '0009')
+down_revision = ('0003', '0005', '0006', '0009', '0010')
 branch_labels = None
 depends_on = None
 
