@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from .config import Settings, load_settings
-from .db import is_transient, make_engine, make_sessionmaker, read_only
+from .db import is_transient, make_engine, make_sessionmaker, read_only, worth_retrying
 from .errors import (
     CommandLimitExceeded,
     ConcurrentChange,
@@ -93,7 +93,7 @@ class ReleaseDesk:
             except Exception as exc:
                 if not is_transient(exc):
                     raise
-                if attempt == attempts:
+                if attempt == attempts or not worth_retrying(exc):
                     raise Unavailable() from exc
                 time.sleep(random.uniform(0.01, 0.05) * attempt)
         raise AssertionError("unreachable")

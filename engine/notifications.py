@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .config import Settings
@@ -46,21 +46,21 @@ def notify(session: Session, settings: Settings, recipients: Iterable[str], *, k
     names = sorted(set(recipients))
     if not names:
         return 0
-    prefs = {p.username: p for p in session.scalars(
-        select(NotificationPreference).where(NotificationPreference.username.in_(names)))}
-    if dedupe:
-        keys = {f"{dedupe}:{n}" for n in names}
-        seen = set(session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))))
-        names = [n for n in names if f"{dedupe}:{n}" not in seen]
-    for name in names:
-        pref = prefs.get(name)
-        state, to = "none", None
-        if settings.smtp_host and pref is not None and pref.email and pref.mode != "off":
-            state, to = ("digest" if pref.mode == "digest" else "pending"), pref.email
-        session.add(Notification(recipient=name, kind=kind, subject=subject[:300], body=body, link=link,
-                                 instance_id=instance_id, task_id=task_id, created_at=now, email_state=state,
-                                 email_to=to, attempts=0, dedupe_key=f"{dedupe}:{name}" if dedupe else None))
-    session.flush()
+    with session.no_autoflush:  # the step's own row changes are flushed once, at its end
+        prefs = {p.username: p for p in session.scalars(
+            select(NotificationPreference).where(NotificationPreference.username.in_(names)))}
+        if dedupe:
+            keys = {f"{dedupe}:{n}" for n in names}
+            seen = set(session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))))
+            names = [n for n in names if f"{dedupe}:{n}" not in seen]
+        for name in names:
+            pref = prefs.get(name)
+            state, to = _email_delivery(settings, pref.email if pref else None, pref.mode if pref else None)
+            session.add(Notification(recipient=name, kind=kind, subject=subject[:300], body=body, link=link,
+                                     instance_id=instance_id, task_id=task_id, created_at=now, email_state=state,
+                                     email_to=to, attempts=0, dedupe_key=f"{dedupe}:{name}" if dedupe else None))
+        if dedupe:  # the next scan in this transaction must see these keys
+            session.flush()
     return len(names)
 
 
@@ -73,17 +73,41 @@ def _task_words(row: HumanTask) -> str:
     return f"“{row.name}” for case {row.business_key}"
 
 
-def after_step(session: Session, settings: Settings, instance: ProcessInstance, now: datetime,
-               exclude: str | None = None) -> None:
-    """Tell each group member about the tasks this step opened: the instance's open task rows
-    created at `now` (one indexed query on instance and state)."""
-    fresh = session.scalars(select(HumanTask).where(
-        HumanTask.instance_id == instance.id, HumanTask.state == "open", HumanTask.created_at == now)).all()
+def after_step(session: Session, settings: Settings, instance: ProcessInstance, fresh: list[dict[str, Any]],
+               now: datetime, exclude: str | None = None) -> None:
+    """Tell each group member about the tasks this step opened (`fresh`: the human-task rows the
+    projection writer inserted). One query reads the members of every group concerned with their
+    preferences, one statement writes every notice."""
+    if not fresh:
+        return
+    groups = sorted({g for row in fresh for g in row["candidate_groups"].split(",") if g})
+    members: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+    for username, group, email, mode in session.execute(
+            select(User.username, UserGroup.group_name, NotificationPreference.email, NotificationPreference.mode)
+            .join(UserGroup, UserGroup.user_id == User.id)
+            .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
+            .where(UserGroup.group_name.in_(groups), User.active.is_(True))):
+        members.setdefault(group, {})[username] = (email, mode)
+    notices = []
     for row in fresh:
-        people = [u for u in group_members(session, row.candidate_group_list) if u != exclude]
-        notify(session, settings, people, kind="new_task", subject=f"New task: {_task_words(row)}",
-               body=f"A task for your group is waiting: {_task_words(row)}.", now=now,
-               link=f"/tasks/{row.id}", instance_id=instance.id, task_id=row.id)
+        people = {name: pref for g in row["candidate_groups"].split(",") for name, pref in members.get(g, {}).items()
+                  if name != exclude}
+        words = f"“{row['name']}” for case {row['business_key']}"
+        for name, (email, mode) in sorted(people.items()):
+            state, to = _email_delivery(settings, email, mode)
+            notices.append({"recipient": name, "kind": "new_task", "subject": f"New task: {words}"[:300],
+                            "body": f"A task for your group is waiting: {words}.", "link": f"/tasks/{row['id']}",
+                            "instance_id": instance.id, "task_id": row["id"], "dedupe_key": None,
+                            "created_at": now, "email_state": state, "email_to": to, "attempts": 0})
+    if notices:
+        session.execute(insert(Notification.__table__), notices)
+
+
+def _email_delivery(settings: Settings, email: str | None, mode: str | None) -> tuple[str, str | None]:
+    """(email state, address): email only when mail is configured and the person gave an address."""
+    if settings.smtp_host and email and mode not in (None, "off"):
+        return ("digest" if mode == "digest" else "pending"), email
+    return "none", None
 
 
 def task_assigned(session: Session, settings: Settings, row: HumanTask, *, to: str, by: str,

@@ -144,7 +144,9 @@ def save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, no
 
 
 def write_projections(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime,
-                      catalog: dict[str, Any], before: Projection | None = None) -> None:
+                      catalog: dict[str, Any], before: Projection | None = None) -> list[dict[str, Any]]:
+    """Write what changed since `before`; return the human-task rows inserted (the tasks this step
+    opened), for the notices that go with them."""
     if before is None:
         before = stored_projection(session, instance.id)
     active = instance.state == "active"
@@ -175,6 +177,7 @@ def write_projections(session: Session, instance: ProcessInstance, workflow: Bpm
 
     _write_subscriptions(session, instance, before.waiting, after.waiting)
     _write_positions(session, instance, before.positions, after.positions, now)
+    return new_tasks
 
 
 def _write_subscriptions(session: Session, instance: ProcessInstance, before, after) -> None:

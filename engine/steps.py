@@ -167,14 +167,14 @@ class Steps:
         catalog = self.definition_of(session, instance).activities
         if not state_applied:
             apply_state(instance, workflow, now, catalog)
-        write_projections(session, instance, workflow, now, catalog, before)
+        fresh = write_projections(session, instance, workflow, now, catalog, before)
         if instance.state != "active":  # an ended case has no timer left to fail
             incidents.resolve(session, instance.id, now)
         try:
             session.flush()
         except StaleDataError as exc:
             raise ConcurrentChange("the case was changed by someone else; reload and try again") from exc
-        notifications.after_step(session, self.settings, instance, now)  # same transaction: the outbox
+        notifications.after_step(session, self.settings, instance, fresh, now)  # same transaction: the outbox
         return instance_view(session, instance, workflow)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from engine import EngineError, InvalidForm, Unavailable
-from engine.db import is_transient
+from engine.db import is_transient, worth_retrying
 
 log = logging.getLogger("releasedesk.web")
 
@@ -65,7 +65,7 @@ def retry_transient(app: Flask, attempts: int = 3) -> None:
                 return dispatch()
             except Exception as exc:
                 safe = request.method in ("GET", "HEAD") or wants_json()
-                if attempt == attempts or not safe or not is_transient(exc):
+                if attempt == attempts or not safe or not worth_retrying(exc):
                     raise
                 log.warning("retrying %s %s after %s", request.method, request.path, type(exc).__name__)
                 time.sleep(random.uniform(0.01, 0.05) * attempt)

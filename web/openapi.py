@@ -19,8 +19,9 @@ def _responses(ok_status: str, ok_schema: dict, *errors: int) -> dict:
              404: "Unknown id, key or business key (also a case the caller may not see)", 409: "Conflict",
              413: "Too large", 415: "Wrong media type",
              422: "The diagram failed while running, or ran past a bound (details name it), or an Idempotency-Key "
-                  "was reused for a different request; nothing was saved"}
-    for code in sorted({400, 401, *errors}):
+                  "was reused for a different request; nothing was saved",
+             503: "Database busy or unreachable; nothing was saved: send again after Retry-After seconds"}
+    for code in sorted({400, 401, *errors, 503}):
         out[str(code)] = {"description": texts[code], **_json(_ERROR)}
     return out
 

@@ -7,11 +7,15 @@ Nothing deadlocks, nothing is lost, and every case both gets the message and rec
 from __future__ import annotations
 
 import threading
+import time
 
-from engine import SYSTEM, Conflict, queries
+import pytest
+
+from engine import SYSTEM, Conflict, Unavailable, queries
 from engine.models import AuditRecord
 
 from .conftest import DIAGRAMS
+from .driver import Case
 
 PATHWAYS = ("race_a", "race_b", "race_c", "race_d")
 REVIEW = {"decision": "keep", "rationale": "Still needed"}
@@ -80,3 +84,44 @@ def test_message_to_several_cases_races_their_completions_without_deadlock(desk,
             reviews = s.query(AuditRecord).filter(AuditRecord.business_key == key,
                                                   AuditRecord.action == "complete").count()
         assert states == {"completed"} and reviews == len(PATHWAYS)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_deadlock_the_database_breaks_is_retried_then_succeeds(desk, mini, actors):
+    """Whatever still deadlocks (here two transactions made to lock two cases in opposite orders) is
+    retried by `ReleaseDesk.attempt` instead of failing; with no retries left it is `Unavailable`
+    (HTTP 503 with Retry-After), never an unexplained error."""
+    a = Case(desk, mini, "DL-A", {}, actors["requester"]).id
+    b = Case(desk, mini, "DL-B", {}, actors["requester"]).id
+
+    def deadlock_once(attempts: int):
+        other_has_b, main_waits = threading.Event(), threading.Event()
+        tries: list[int] = []
+
+        def other():
+            with desk.transaction() as s:
+                desk.runtime.lock_instance(s, b)
+                other_has_b.set()
+                main_waits.wait(5)
+                time.sleep(0.3)  # the command is waiting for b by now: it checks for deadlock first
+                desk.runtime.lock_instance(s, a)
+
+        def command(s):
+            tries.append(1)
+            desk.runtime.lock_instance(s, a)
+            if len(tries) == 1:
+                other_has_b.wait(5)
+                main_waits.set()
+            desk.runtime.lock_instance(s, b)
+            return "done"
+        thread = threading.Thread(target=other)
+        thread.start()
+        try:
+            return desk.attempt(command, attempts=attempts), len(tries)
+        finally:
+            thread.join(10)
+
+    assert deadlock_once(3) == ("done", 2)
+    with pytest.raises(Unavailable) as caught:
+        deadlock_once(1)
+    assert caught.value.status == 503 and caught.value.details == {"retryAfter": 1}

@@ -20,7 +20,10 @@ not counting audit appends, plus at most three statements per audit record appen
 
 An audit append costs three statements (take the case chain's head in one upsert, insert the record,
 record the new head hash); a case's first record on PostgreSQL costs one more (its global seq is
-drawn before the chain exists). No append takes a lock shared across cases."""
+drawn before the chain exists). No append takes a lock shared across cases. A step that opens tasks
+also tells the groups' members (the notifications outbox): one read of the members with their
+preferences, one insert of every notice, whatever the number of tasks or people; a decision tells
+the requester the same way (two more)."""
 from __future__ import annotations
 
 import re
@@ -37,6 +40,9 @@ from .test_pathway_wanted_person import APPROVE, INFORM, PUBLISH, REMOVE, START
 BUDGET = {"start": 6, "claim": 2, "complete": 6, "complete+disclosure": 7, "correlate": 9, "fire timer": 9}
 PER_AUDIT_RECORD = 3
 AUDIT = re.compile(r"\b(audit_head|audit_records|audit_\w+)\b")
+#: the notices for tasks a step opens: one read of the groups' members, one insert of the notices
+NOTICES = re.compile(r"\bFROM users JOIN user_groups\b|\bFROM notification_preferences\b|^INSERT INTO notifications\b")
+NOTICES_MAX = 4  # two for the tasks a step opens, two for a decision told to whoever asked for the case
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.I)
 
 
@@ -50,7 +56,7 @@ class Counter:
 
     @property
     def other(self) -> list[str]:
-        return [s for s in self.statements if not AUDIT.search(s)]
+        return [s for s in self.statements if not AUDIT.search(s) and not NOTICES.search(s)]
 
     def check(self, command: str) -> None:
         other = BUDGET[command]
@@ -58,7 +64,9 @@ class Counter:
         # PostgreSQL draws a case's first seq separately (the stream row does not exist to draw it in).
         first_of_case = sum(s.startswith("SELECT nextval('audit_records_seq')") for s in self.statements)
         assert first_of_case <= 1, f"{command}: more than one new audit stream"
-        total = other + PER_AUDIT_RECORD * records + first_of_case
+        notices = sum(bool(NOTICES.search(s)) for s in self.statements)
+        assert notices <= NOTICES_MAX, f"{command}: {notices} statements for notices > {NOTICES_MAX}"
+        total = other + PER_AUDIT_RECORD * records + first_of_case + notices
         listing = "\n".join(self.statements)
         assert len(self.other) <= other, f"{command}: {len(self.other)} non-audit statements > {other}:\n{listing}"
         assert self.total <= total, f"{command}: {self.total} statements > {total}:\n{listing}"

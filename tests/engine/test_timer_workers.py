@@ -102,7 +102,9 @@ def test_three_workers_and_the_in_process_one_fire_each_of_200_timers_once(desk,
         outputs = []
         for worker in workers:
             worker.terminate()
-            outputs.append(worker.communicate(timeout=10)[0])
+            worker.wait(timeout=10)
+            outputs.append(worker.stdout.read())  # through the same buffer readline() used
+            worker.stdout.close()
     with desk.read() as s:
         fired = Counter(s.scalars(select(AuditRecord.instance_id).where(AuditRecord.action == "timer")))
         states = Counter(s.scalars(select(ProcessInstance.state).where(ProcessInstance.id.in_(ids))))

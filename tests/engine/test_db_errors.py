@@ -1,0 +1,40 @@
+"""Which database failures are worth a 503 and which are worth trying again at once, checked
+against the real errors SQLite raises."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from sqlalchemy import exc, text
+
+from engine.db import is_transient, make_engine, worth_retrying
+
+
+def test_a_busy_sqlite_database_is_transient_but_not_retried_at_once(tmp_path):
+    path = tmp_path / "busy.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with engine.connect() as conn:
+            # fail at once instead of after the 30 s busy timeout (set before the transaction begins)
+            conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
+            with pytest.raises(exc.OperationalError) as caught:
+                conn.execute(text("INSERT INTO t VALUES (1)"))
+        assert "locked" in str(caught.value)
+        assert is_transient(caught.value)  # 503 with Retry-After ...
+        assert not worth_retrying(caught.value)  # ... without waiting the busy timeout over again
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        engine.dispose()
+
+
+def test_a_programming_error_is_not_transient(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn, pytest.raises(exc.OperationalError) as caught:
+        conn.execute(text("SELECT * FROM no_such_table"))
+    assert not is_transient(caught.value) and not worth_retrying(caught.value)
+    engine.dispose()
