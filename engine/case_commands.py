@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, evidence
 from .errors import (
     Conflict,
     DuplicateCase,
@@ -48,9 +48,10 @@ class CaseCommands(Steps):
         if any(f["id"] == "case_reference" for f in start["form"]):
             values["case_reference"] = business_key
         try:  # report every problem at once: the business key's and the form's
+            values = evidence.accept_references(session, start["form"], values, actor, self.clock())
             clean = validate_form(start["form"], values, rules=start.get("rules"), context={},
                                   settings_options=self.settings_options, html=html,
-                                  media_exists=self._attachable(session, actor, None),
+                                  media_exists=evidence.media_exists(session, self._attachable(session, actor, None)),
                                   limits=self.form_limits)
         except InvalidForm as exc:
             errors = {**exc.details, **errors}
@@ -92,7 +93,7 @@ class CaseCommands(Steps):
                      instance_id=instance.id, business_key=business_key, activity_id=start["id"],
                      activity_name=start["name"], data=clean)
         self._audit_automatic(session, instance, automatic, now)
-        self._cite_media(session, start["form"], clean, instance.id, now, new_case=True)
+        evidence.cite(session, instance.id, start["form"], clean, now, start["id"], self.media.exists)
         return self._finish(session, instance, workflow, now, EMPTY, state_applied=True)
 
     def refuse_duplicate(self, session: Session, key: str, pathway: str, business_key: str, actor: Actor) -> None:

@@ -80,6 +80,8 @@ class Settings:
     # Uploads no case cites yet: per-user quota, and the age after which the worker purges them.
     media_quota_bytes: int = 500 * 1024 * 1024
     media_quarantine_hours: int = 24
+    media_max_bytes: int = 2 * 1024 ** 3  # POST /api/media, streamed to disk (body-worn video)
+    share_link_days: int = 14  # how long a share link to released media stays open
     testing: bool = False
     demo: bool = False
     extra: dict[str, Any] = field(default_factory=dict)

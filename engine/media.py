@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidForm
@@ -93,16 +93,6 @@ class MediaStore:
         if item.uploaded_by == username or session.get(MediaUploader, (digest, username)) is not None:
             return True
         return instance_id is not None and session.get(MediaCitation, (digest, instance_id)) is not None
-
-    def cite(self, session: Session, digests: Iterable[str], instance_id: int, now: datetime,
-             *, new_case: bool = False) -> None:
-        """Record that the case cites these files (a new case cites nothing yet: no look-up)."""
-        wanted = list(dict.fromkeys(digests))
-        cited = set() if new_case else set(session.scalars(select(MediaCitation.digest).where(
-            MediaCitation.instance_id == instance_id, MediaCitation.digest.in_(wanted))))
-        missing = [{"digest": d, "instance_id": instance_id, "cited_at": now} for d in wanted if d not in cited]
-        if missing:
-            session.execute(insert(MediaCitation.__table__), missing)
 
     def quarantined_bytes(self, session: Session, username: str) -> int:
         cited = exists().where(MediaCitation.digest == MediaItem.digest)

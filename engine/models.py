@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -235,7 +236,7 @@ class MediaItem(Base):
     __tablename__ = "media_items"
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
     content_type: Mapped[str] = mapped_column(String(40))
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)  # body-worn video runs past 2 GiB (migration 0008)
     filename: Mapped[str] = mapped_column(String(200))
     uploaded_by: Mapped[str] = mapped_column(String(80))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -452,3 +453,53 @@ class DefinitionPublication(Base):
     status: Mapped[str] = mapped_column(String(20))  # draft | published
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     published_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+
+
+# --- integrations: evidence references and their citations, share links ---
+class EvidenceReference(Base):
+    """An item held in the force's digital evidence management system, cited by its SHA-256 in place
+    of an upload. The product records and shows it; it never fetches the URL."""
+
+    __tablename__ = "evidence_references"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    system: Mapped[str] = mapped_column(String(100))
+    item_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EvidenceCitation(Base):
+    """Which cases cite which evidence reference (items in the force's evidence system, which have no
+    media_items row, so media_citations cannot hold them): the download rule for references."""
+
+    __tablename__ = "evidence_citations"
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instances.id", ondelete="CASCADE"), primary_key=True
+    )
+    digest: Mapped[str] = mapped_column(ForeignKey("evidence_references.digest", ondelete="CASCADE"),
+                                        primary_key=True, index=True)
+    activity_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    cited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ShareLink(Base):
+    """A per-recipient link to a released case's media. Only the SHA-256 of its random token is kept,
+    so the database alone cannot be used to open a link."""
+
+    __tablename__ = "share_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id", ondelete="CASCADE"), index=True)
+    business_key: Mapped[str] = mapped_column(String(200))
+    recipient: Mapped[str] = mapped_column(String(200))
+    recipient_kind: Mapped[str] = mapped_column(String(20))
+    digests: Mapped[list] = mapped_column(JSON, default=list)
+    watermark: Mapped[bool] = mapped_column(Boolean, default=False)
+    conditions_of_use: Mapped[str] = mapped_column(Text)
+    copyright_notice: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(80), nullable=True)

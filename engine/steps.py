@@ -55,13 +55,6 @@ class Steps:
         """The form check for attachments: the actor's own uploads or the case's own files."""
         return lambda digest: self.media.may_attach(session, digest, actor.username, instance_id)
 
-    def _cite_media(self, session: Session, fields: list[dict], clean: dict, instance_id: int, now,
-                    *, new_case: bool = False) -> None:
-        media_fields = [f["id"] for f in fields if f.get("properties", {}).get("media") == "true"]
-        digests = [d for fid in media_fields for d in clean.get(fid) or []]
-        if digests:
-            self.media.cite(session, digests, instance_id, now, new_case=new_case)
-
     @property
     def form_limits(self) -> FormLimits:
         s = self.settings

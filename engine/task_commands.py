@@ -8,7 +8,7 @@ from uuid import UUID
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy.orm import Session
 
-from . import audit, incidents, notifications
+from . import audit, evidence, incidents, notifications
 from .errors import (
     ConcurrentChange,
     InvalidForm,
@@ -112,11 +112,13 @@ class TaskCommands(Steps):
             raise ConcurrentChange(f"task {task_id} is no longer ready")
         before = projection(workflow)
         activity = definition.activities[row.activity_id]
-        clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
-                              settings_options=self.settings_options, html=html,
-                              media_exists=self._attachable(session, actor, instance.id),
-                              limits=self.form_limits)
         now = self.clock()
+        values = evidence.accept_references(session, activity.get("form", []), values, actor, now)
+        attachable = self._attachable(session, actor, instance.id)  # own uploads, or the case's files
+        clean = validate_form(activity.get("form", []), values, rules=activity.get("rules"), context=task.data,
+                              settings_options=self.settings_options,
+                              media_exists=evidence.media_exists(session, attachable), html=html,
+                              limits=self.form_limits)
 
         def run():
             task.set_data(**clean)
@@ -135,10 +137,10 @@ class TaskCommands(Steps):
                                        decision=clean["decision"], by=actor.username, now=now)
         self._apply(session, instance, workflow, now)  # one UPDATE of the instance, flushed with the audit record
         self._audit_task(session, instance, row, actor, "complete", clean)
+        evidence.cite(session, instance.id, activity.get("form", []), clean, now, row.activity_id, self.media.exists)
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)
-        self._cite_media(session, activity.get("form", []), clean, instance.id, now)
         incidents.resolve(session, instance.id, now, actor.username, kinds=("step",))
         return self._finish(session, instance, workflow, now, before, state_applied=True)
 

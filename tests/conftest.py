@@ -20,6 +20,7 @@ from engine.users import create_user
 ROOT = Path(__file__).resolve().parent.parent
 PG_BASE = os.environ.get("RELEASEDESK_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 RUNTIME_TABLES = (
+    "share_links", "evidence_citations", "evidence_references",
     "incidents", "media_citations", "media_uploaders", "human_task_groups", "human_tasks", "activity_positions",
     "subscriptions", "disclosure_log", "notifications", "notification_preferences", "saved_filters",
     "idempotency_keys", "process_instances", "audit_records", "audit_streams", "audit_checkpoints",

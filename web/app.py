@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine import ReleaseDesk, Settings, load_settings
 
 from . import auth as auth_module
+from . import integrations
 from .errors import AsciiIntConverter, register_error_handlers
 
 csrf = CSRFProtect()
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, desk: ReleaseDesk | None = None
     app.register_blueprint(api.bp)
     app.register_blueprint(cases.bp)
     csrf.exempt(api.bp)  # the API authenticates with HTTP Basic on every request, never a cookie
+    integrations.register(app, csrf)
     register_error_handlers(app)
 
     @app.after_request

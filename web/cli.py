@@ -176,7 +176,11 @@ def cmd_serve(args) -> int:
         threading.Thread(target=run_worker, args=(desk, args.worker_interval, stop), daemon=True).start()
     print(f"Release Desk on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
     try:
-        serving.serve_waitress(app, args.host, args.port, **limits)
+        # Uploads stream through: waitress buffers a body to a temporary file (not memory) and must
+        # accept the largest media upload the settings allow.
+        serving.serve_waitress(app, args.host, args.port, **limits,
+                               max_request_body_size=max(settings.media_max_bytes, settings.max_upload_bytes)
+                               + 1024 * 1024)
     finally:
         stop.set()
     return 0

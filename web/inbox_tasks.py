@@ -6,7 +6,7 @@ from flask import abort, flash, redirect, render_template, request, send_file, u
 from flask_login import login_required
 from sqlalchemy import func, select
 
-from engine import InvalidForm, NotAllowed
+from engine import InvalidForm, NotAllowed, evidence
 from engine import audit as audit_log
 from engine import queries as q
 from engine.models import HumanTask, HumanTaskGroup, MediaItem
@@ -42,7 +42,8 @@ def _case_context(session, instance) -> dict:
         r["decisionName"] = display_value(r["decision"], form.get("decision")) if r["decision"] else None
     return {"view": view, "summary": summary, "history": history, "trail": trail,
             "media": [media[d] for d in digests if d in media], "pathway": instance.definition.name,
-            "activities": {a["id"]: a for a in catalog["activities"].values()}}
+            "activities": {a["id"]: a for a in catalog["activities"].values()},
+            "evidence_references": evidence.references(session, [d for d in digests if d not in media])}
 
 
 def _held_since(trail: list[dict], task: dict) -> str | None:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_integrations import integration_paths
+
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
@@ -177,5 +179,6 @@ def openapi_document() -> dict[str, Any]:
                     "publicKey": {"type": "string", "nullable": True},
                     "trusted": {"type": "array", "items": {"type": "object", "properties": {
                         "keyId": {"type": "string"}, "publicKey": {"type": "string"}}}}}}, 404)}},
+            **integration_paths(_responses, _param, _json, obj),
         },
     }

@@ -27,11 +27,12 @@ DEFAULT_IDLE_TIMEOUT = 30
 
 
 def serve_waitress(app, host: str, port: int, threads: int = DEFAULT_THREADS,
-                   connection_limit: int = DEFAULT_CONNECTION_LIMIT, idle_timeout: int = DEFAULT_IDLE_TIMEOUT) -> None:
+                   connection_limit: int = DEFAULT_CONNECTION_LIMIT, idle_timeout: int = DEFAULT_IDLE_TIMEOUT,
+                   max_request_body_size: int = 1024 ** 3) -> None:
     from waitress import serve
 
     serve(app, host=host, port=port, threads=threads, connection_limit=connection_limit,
-          channel_timeout=idle_timeout, ident="releasedesk")
+          channel_timeout=idle_timeout, ident="releasedesk", max_request_body_size=max_request_body_size)
 
 
 def serve_gunicorn(make_app: Callable[[], object], host: str, port: int, workers: int, threads: int = DEFAULT_THREADS,

@@ -91,7 +91,19 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var el = document.getElementById("diagram");
-    if (!el || !window.BpmnJS) { return; }
+    if (!el) { return; }
+    if (!window.BpmnJS) {  // the viewer script is missing: say so rather than leave an empty box
+      if (!document.getElementById("diagram-missing")) {
+        var note = document.createElement("p");
+        note.id = "diagram-missing";
+        note.className = "diagram-missing";
+        note.setAttribute("role", "alert");
+        note.textContent = "The diagram viewer (bpmn-js) could not be loaded, so the diagram cannot be drawn.";
+        el.appendChild(note);
+      }
+      el.dataset.ready = "missing";
+      return;
+    }
     show(el).catch(function (error) {
       el.dataset.ready = "error";
       var note = document.createElement("p");
