@@ -49,9 +49,11 @@ def live_case(desk, message: str) -> Case:
 
 
 def snapshot(desk, instance_id: int) -> tuple:
-    """Everything a refused message must leave as it was: state, position, variables, audit trail."""
+    """Everything a refused message must leave as it was: state, position, variables, the case's audit
+    trail (reads of it and sign-ins are recorded elsewhere and do not count), the number of cases."""
     with desk.read() as s:
         view = queries.instance_view(s, queries.get_instance(s, instance_id))
-        audit = s.scalar(select(func.count()).select_from(AuditRecord))
+        audit = s.scalar(select(func.count()).select_from(AuditRecord).where(
+            AuditRecord.instance_id == instance_id, AuditRecord.action != "read"))
         cases = s.scalar(select(func.count()).select_from(ProcessInstance))
     return view["state"], view["activeActivities"], view["variables"], audit, cases
