@@ -1,6 +1,7 @@
-"""Uploads: permission before anything is stored, nothing left on disk by a refused submission, an
-upload belongs to its uploader and to the cases citing it, a per-user quota, and a quarantine of
-unattached uploads that the worker purges."""
+"""Uploads: permission before anything is stored; a form refused for its answers keeps the officer's
+upload (so nothing typed or uploaded is lost) in a quarantine of uploads no case cites, which counts
+against a per-user quota and which the worker purges; an upload belongs to its uploader and to the
+cases citing it."""
 from __future__ import annotations
 
 import io
@@ -34,12 +35,17 @@ def big_png(size: int = 2 * 1024 * 1024) -> bytes:
     return sample_png() + b"\0" * size
 
 
-def test_a_refused_start_form_leaves_nothing_on_disk(client, web_desk):
+def test_a_refused_start_form_keeps_its_upload_in_quarantine_until_purged(client, web_desk):
     login(client, "rita")
     form = {"csrf_token": token(client, "/start/wanted_person"), "case_reference": "WP-NO",
             "media_items": (io.BytesIO(big_png()), "photo.png")}  # required fields missing
     r = client.post("/start/wanted_person", data=form, content_type="multipart/form-data")
     assert r.status_code == 400
+    assert len(_files(web_desk)) == 1 and _rows(web_desk) == 1  # kept for the corrected form
+    with web_desk.read() as s:
+        assert web_desk.runtime.media.quarantined_bytes(s, "rita") > 2 * 1024 * 1024  # no case cites it
+    later = web_desk.clock() + timedelta(hours=web_desk.settings.media_quarantine_hours + 1)
+    assert len(web_desk.purge_media_quarantine(later)) == 1
     assert _files(web_desk) == [] and _rows(web_desk) == 0
 
 
@@ -80,16 +86,17 @@ def test_quota_counts_uploads_not_yet_attached(web_desk, client):
         from web.app import create_app
         client = create_app(small.settings, desk=small).test_client()
         login(client, "rita")
-        for attempt, expected in ((1, 400), (2, 400)):  # each refused form discards what it stored
-            form = {"csrf_token": token(client, "/start/wanted_person"), "case_reference": f"Q-{attempt}",
-                    "media_items": (io.BytesIO(big_png()), "a.png")}
-            assert client.post("/start/wanted_person", data=form,
-                               content_type="multipart/form-data").status_code == expected
-        assert _files(small) == []
-        with small.transaction() as s:  # two unattached 2 MiB uploads are over a 3 MiB quota
-            small.runtime.media.store(s, big_png(), "first.png", "rita", small.clock())
+        form = {"csrf_token": token(client, "/start/wanted_person"), "case_reference": "Q-1",
+                "media_items": (io.BytesIO(big_png()), "a.png")}  # refused: required fields missing
+        assert client.post("/start/wanted_person", data=form, content_type="multipart/form-data").status_code == 400
+        assert len(_files(small)) == 1  # kept in quarantine, and counted against rita's quota
+        form = {"csrf_token": token(client, "/start/wanted_person"), "case_reference": "Q-2",
+                "media_items": (io.BytesIO(big_png(2 * 1024 * 1024 + 1)), "b.png")}
+        page = client.post("/start/wanted_person", data=form, content_type="multipart/form-data")
+        assert page.status_code == 400 and "limit is 3 MiB" in page.get_data(as_text=True)
+        assert len(_files(small)) == 1  # the second upload was refused, not stored
         with pytest.raises(InvalidForm) as refused, small.transaction() as s:
-            small.runtime.media.store(s, big_png(2 * 1024 * 1024 + 1), "second.png", "rita", small.clock())
+            small.runtime.media.store(s, big_png(2 * 1024 * 1024 + 3), "third.png", "rita", small.clock())
         assert "limit is 3 MiB" in refused.value.details["file"]
         with small.transaction() as s:  # someone else's quota is their own
             small.runtime.media.store(s, big_png(2 * 1024 * 1024 + 2), "other.png", "sam", small.clock())

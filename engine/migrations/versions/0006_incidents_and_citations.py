@@ -12,6 +12,14 @@ branch_labels = None
 depends_on = None
 
 
+#: Cite every upload whose digest is in a case's saved state (run once, by the upgrade).
+CITE_EXISTING = (
+    "INSERT INTO media_citations (digest, instance_id, cited_at) "
+    "SELECT m.digest, p.id, m.uploaded_at FROM media_items m "
+    "JOIN process_instances p ON p.workflow_json LIKE '%' || m.digest || '%'"
+)
+
+
 def upgrade() -> None:
     op.create_table(
         'incidents',
@@ -55,11 +63,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_media_uploader', ['uploaded_by', 'uploaded_at'], unique=False)
     # Uploads that cases already use (their digests are in the case's saved state) are cited now, so
     # the quarantine purge never removes them.
-    op.execute(
-        "INSERT INTO media_citations (digest, instance_id, cited_at) "
-        "SELECT m.digest, p.id, m.uploaded_at FROM media_items m "
-        "JOIN process_instances p ON p.workflow_json LIKE '%' || m.digest || '%'"
-    )
+    op.execute(CITE_EXISTING)
 
 
 def downgrade() -> None:
