@@ -35,12 +35,12 @@ def test_started_read_only_then_writable_recovers_writes_without_restart(web_tem
     first = ReleaseDesk(settings)
     api = Api(create_app(settings, desk=first).test_client())
     assert start_wanted(api, first).status_code == 201
+    task = task_id(api, "sam", "approve_release")
     first.dispose()  # the last connection checkpoints the WAL into the file
 
-    with immutable(db):
+    with immutable(db):  # (every API call, reads too, records its sign-in: all answer 503 meanwhile)
         desk = ReleaseDesk(settings)  # the server starts while the file is read-only
         api = Api(create_app(settings, desk=desk).test_client())
-        task = task_id(api, "sam", "approve_release")
         r = api.post(f"/api/tasks/{task}/complete", "sam", json={"variables": APPROVE})
         assert r.status_code == 503, r.get_data(as_text=True)
         assert r.headers["Retry-After"] == "1"
