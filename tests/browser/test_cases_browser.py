@@ -54,7 +54,7 @@ def test_requester_follows_a_case_from_start_to_decision(page, live_desk):
     row = page.locator("#my-cases tr[data-case=TR-FOLLOW-1]")
     assert "In progress" in row.inner_text()
     assert "Verify tribute image" in row.inner_text()
-    assert "the officer in charge or the family liaison officer" in row.inner_text()
+    assert "OIC or family liaison officer" in row.inner_text()
     screenshot(page, "cases-05-requester-my-cases-waiting")
     # the same reference again is refused, with a link to the case
     page.goto("/start/tribute_image")
@@ -69,7 +69,7 @@ def test_requester_follows_a_case_from_start_to_decision(page, live_desk):
 
     login(page, "fay")
     page.click("#tasks tr[data-activity=verify_tribute_image] a")
-    page.select_option("select[name=decision]", "verified")
+    page.check("input[name=decision][value=verified]")
     page.fill("textarea[name=rationale]", "Family confirmed it is a recent photograph of Alex")
     page.click("#complete")
     page.wait_for_url("**/inbox")

@@ -45,6 +45,8 @@ def fill_form(form, values: dict) -> None:
                 field.locator(f'input[value="{v}"]').check()
         elif field.locator("select").count():
             field.locator("select").select_option(value)
+        elif field.locator("input[type=radio]").count():
+            field.locator(f'input[type=radio][value="{value}"]').check()
         else:
             field.locator("input, textarea").first.fill(str(value))
 
@@ -129,15 +131,20 @@ def test_saving_an_untouched_diagram_changes_no_element(page, live_desk):
 def test_message_senders_are_ticked_from_the_product_groups(page, live_desk):
     login(page, "dee")
     open_modeler(page)
-    select_element(page, "Event_withdrawn")
-    senders = open_group(page, "releasedesk-senders")
-    senders.locator("#bio-properties-panel-rd-sender-sio").check()
-    senders.locator("#bio-properties-panel-rd-sender-oic").check()
+    # The pathway lets the OIC, the SIO and the press office withdraw an appeal: take the press office
+    # off, on both events that wait for the withdrawal (one message, one declaration).
+    for event in ("Event_withdrawn", "Event_withdrawn_in_review"):
+        select_element(page, event)
+        senders = open_group(page, "releasedesk-senders")
+        box = senders.locator("#bio-properties-panel-rd-sender-ccd")
+        expect(box).to_be_checked()
+        box.click()
+        expect(box).not_to_be_checked()
     page.click("#save")
     page.wait_for_selector("#save-status[data-version='2']")
     with live_desk.transaction() as s:
         from engine import queries as q
         xml = q.get_definition(s, "wanted_person", 2).resource.content.decode()
-    assert '<camunda:property name="senders" value="sio,oic" />' in xml
+    assert xml.count('<camunda:property name="senders" value="oic,sio" />') == 2
     page.goto("/designer/diff/wanted_person?from=1&to=2")
-    assert page.locator("tbody tr").count() == 1 and page.locator('tr[data-element="Event_withdrawn"]').count() == 1
+    assert page.locator("tbody tr").count() == 2 and page.locator('tr[data-element="Event_withdrawn"]').count() == 1
