@@ -60,6 +60,8 @@ def pages_for(seeded) -> list[tuple[str | None, str, str, str | None]]:
         ("olly", "take-over", f"/tasks/{task}/take-over", "#confirm-take-over"),
         ("olly", "not-found", "/tasks/no-such-task", None),
         ("rita", "start", "/start/wanted_person", "#start"),
+        ("rita", "my-cases", "/cases", None),
+        ("rita", "case-summary", f"/cases/{case}", None),
         ("max", "dashboard", "/dashboard", None),
         ("max", "cases", "/instances", "#instances"),
         ("max", "case", f"/instances/{case}", "#diagram[data-ready=true]"),
@@ -69,6 +71,8 @@ def pages_for(seeded) -> list[tuple[str | None, str, str, str | None]]:
         ("dee", "designer", "/designer", None),
         ("dee", "modeler", "/designer/edit/wanted_person", "#modeler[data-ready=true]"),
         ("dee", "diff", "/designer/diff/wanted_person?from=1&to=2", None),
+        ("dee", "test-run", "/designer/test-run/wanted_person/2", None),
+        ("max", "review", "/designer/review/wanted_person/2", None),
         ("max", "migrate", "/designer/migrate/wanted_person?from=1&to=2", None),
     ]
 
