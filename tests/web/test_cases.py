@@ -55,6 +55,10 @@ def test_my_cases_lists_what_i_started_with_state_step_role_and_decisions(client
     summary = client.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "Approve and verify release" in summary and "Necessary" in summary
     assert "Person apprehended, Appeal withdrawn or review interval elapsed (" in summary
+    # the request in officers' words: no designers' notes, durations in words
+    request = summary[summary.index('id="request-heading"'):]
+    assert "Review interval" in request and "30 days" in request
+    assert "ISO 8601" not in request and "P30D" not in request and "blank = force default" not in request
 
 
 def test_case_summary_is_for_people_with_a_part_in_the_case(client, desk):
