@@ -56,7 +56,8 @@ def prepare(url: str, folder: Path) -> str:
         desk.deploy_workflows(s)
         for name, group in USERS:
             create_user(s, name, PASSWORD, [group])
-        digest = desk.runtime.media.store(s, sample_png(), "bench.png", "rita", desk.clock()).digest
+        for name, _group in USERS:  # the same image, uploaded by each user who may start a case with it
+            digest = desk.runtime.media.store(s, sample_png(), "bench.png", name, desk.clock()).digest
     desk.dispose()
     return digest
 
