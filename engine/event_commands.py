@@ -109,11 +109,6 @@ class EventCommands(Steps):
                                   {"messageName": message, "businessKey": business_key})
         return correlated
 
-    def due_timer_instances(self, session: Session, now: datetime) -> list[int]:
-        return list(session.scalars(
-            select(Subscription.instance_id).where(Subscription.kind == "timer", Subscription.due_at <= now)
-            .distinct().order_by(Subscription.instance_id)))
-
     def claim_due_timers(self, session: Session, now: datetime, limit: int = 10,
                          lease: timedelta = timedelta(minutes=5)) -> list[int]:
         """Claim up to `limit` due timers no other worker holds, earliest first, until `now + lease`;

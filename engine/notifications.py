@@ -70,7 +70,11 @@ def group_members(session: Session, groups: Iterable[str]) -> list[str]:
 
 
 def _task_words(row: HumanTask) -> str:
-    return f"“{row.name}” for case {row.business_key}"
+    return _words(row.name, row.business_key)
+
+
+def _words(name: str, business_key: str) -> str:
+    return f"“{name}” for case {business_key}"
 
 
 def after_step(session: Session, settings: Settings, instance: ProcessInstance, fresh: list[dict[str, Any]],
@@ -92,7 +96,7 @@ def after_step(session: Session, settings: Settings, instance: ProcessInstance, 
     for row in fresh:
         people = {name: pref for g in row["candidate_groups"].split(",") for name, pref in members.get(g, {}).items()
                   if name != exclude}
-        words = f"“{row['name']}” for case {row['business_key']}"
+        words = _words(row["name"], row["business_key"])
         for name, (email, mode) in sorted(people.items()):
             state, to = _email_delivery(settings, email, mode)
             notices.append({"recipient": name, "kind": "new_task", "subject": f"New task: {words}"[:300],

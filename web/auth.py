@@ -224,7 +224,6 @@ def api_actor() -> Actor | None:
     return actor
 
 
-basic_auth_actor = api_actor  # the name earlier modules import
 
 
 def web_actor() -> Actor:
@@ -313,5 +312,5 @@ def require_groups(*groups: str):
         raise NotAllowed("This page is for " + ", ".join(groups) + ".")
 
 
-__all__ = ["bp", "login_manager", "api_actor", "basic_auth_actor", "web_actor", "require_groups", "WebUser",
+__all__ = ["bp", "login_manager", "api_actor", "web_actor", "require_groups", "WebUser",
            "start_session", "check_password"]

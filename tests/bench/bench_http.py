@@ -9,9 +9,6 @@ in one transaction each. Prints cases/s and p50/p99 latency per request kind for
 from __future__ import annotations
 
 import argparse
-import base64
-import http.client
-import json
 import shutil
 import socket
 import statistics
@@ -30,10 +27,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from engine import Actor, ReleaseDesk, load_settings  # noqa: E402
 from engine import queries as q  # noqa: E402
 from engine.users import create_user  # noqa: E402
+from tests.bench.common import PASSWORD, Client  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.demo import LEGAL_CLEAR, sample_png  # noqa: E402
 
-PASSWORD = "benchmark-password"
 APPROVE = {"decision": "approve", "rationale": "Necessary and proportionate", "risk_assessment": "Low",
            "images_verified": True, "lawful_necessary_proportionate": True}
 PUBLISH = {"channels": ["force_website"], "transmission_method": "secure_portal",
@@ -59,20 +56,6 @@ def report(title: str, cases: int, elapsed: float, timings: dict[str, list[float
         print(f"  {kind:<22}{len(values):>6}{statistics.median(values) * 1000:>10.2f}"
               f"{percentile(values, 99) * 1000:>10.2f}")
 
-
-class Client:
-    def __init__(self, port: int, user: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port)
-        token = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
-
-    def call(self, method: str, path: str, body=None):
-        self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self.headers)
-        response = self.conn.getresponse()
-        data = response.read()
-        if response.status >= 300:
-            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
-        return json.loads(data)
 
 
 def run_http(port: int, digest: str, cases: int) -> None:

@@ -15,9 +15,6 @@ Prints per-case milliseconds (median of the run) and the ratio (b)/(a); goal: 4 
 from __future__ import annotations
 
 import argparse
-import base64
-import http.client
-import json
 import os
 import statistics
 import subprocess
@@ -36,7 +33,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
 from engine import Actor, ReleaseDesk  # noqa: E402
 from engine import queries as q  # noqa: E402
-from tests.bench.common import PASSWORD, bench_database, free_port, prepare, settings_for  # noqa: E402
+from tests.bench.common import Client, bench_database, free_port, prepare, settings_for  # noqa: E402
 
 START = {"summary": "Tribute to the victim of a fatal collision", "deceased_name": "Alex Example",
          "family_consent": True, "family_wording": "A much-loved son and brother"}
@@ -70,20 +67,6 @@ def bare_spiff(cases: int, digest: str) -> list[float]:
         times.append(time.perf_counter() - t0)
     return times
 
-
-class Client:
-    def __init__(self, port: int, user: str) -> None:
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        token = base64.b64encode(f"{user}:{PASSWORD}".encode()).decode()
-        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
-
-    def call(self, method: str, path: str, body=None):
-        self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self.headers)
-        response = self.conn.getresponse()
-        data = response.read()
-        if response.status >= 300:
-            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
-        return json.loads(data)
 
 
 def over_http(port: int, cases: int, digest: str) -> list[float]:

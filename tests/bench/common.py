@@ -2,6 +2,9 @@
 its own, dropped afterwards), the shipped workflows, three users and one attachment."""
 from __future__ import annotations
 
+import base64
+import http.client
+import json
 import shutil
 import socket
 import tempfile
@@ -77,3 +80,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class Client:
+    """One user's keep-alive HTTP connection to the API, with HTTP Basic."""
+
+    def __init__(self, port: int, user: str, password: str = PASSWORD) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.headers = {"Authorization": f"Basic {token}", "Content-Type": "application/json"}
+
+    def call(self, method: str, path: str, body=None):
+        self.conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=self.headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        if response.status >= 300:
+            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+        return json.loads(data)
