@@ -3,8 +3,9 @@
 Each record's hash covers its own fields, its global `seq`, its place in its stream and the hash of
 the record before it in that stream, so editing, deleting, reordering or inserting a record breaks
 the chain from that point. A case's records form one stream (`case:<id>`); records without a case
-(deployments, sign-ins) go to one of a few `general:<n>` streams chosen by actor. An append locks
-only its stream's head row, so writers to different cases never wait for each other; `seq` comes
+(deployments, sign-ins) go to one of a few `general:<n>` streams chosen by actor. A transaction's
+records are written together just before it commits, locking only their streams' head rows, so
+writers to different cases never wait for each other; `seq` comes
 from a sequence (PostgreSQL) or SQLite's single writer, never from a shared row.
 
 Against someone who can write the database, chains alone prove nothing (they can be recomputed):
@@ -15,14 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from types import SimpleNamespace
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
-from .models import AUDIT_SEQ, AuditRecord, AuditStream
+from .models import AuditRecord
 
 GENESIS = "0" * 64
 LEGACY_STREAM = "legacy"
@@ -54,7 +55,7 @@ def stream_for(instance_id: int | None, actor: str) -> str:
     return f"general:{shard}"
 
 
-def _body(record: AuditRecord) -> dict[str, Any]:
+def _body(record: Any) -> dict[str, Any]:
     return {
         "seq": record.seq,
         "at": _canonical_time(record.at),
@@ -72,35 +73,31 @@ def _body(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-def record_hash(record: AuditRecord) -> str:
+def record_hash(record: Any) -> str:
     body = _body(record)
     if record.stream != LEGACY_STREAM:  # legacy records keep the single-chain hash they were written with
         body.update({"v": 2, "stream": record.stream, "stream_seq": record.stream_seq})
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def _advance_head(session: Session, stream: str) -> tuple[int, str, int]:
-    """Lock the stream's head (creating it on first use) and take the next place in the stream and
-    the next global seq, in one statement: (stream_seq, prev_hash, seq)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # The seq is drawn in the update branch, after the row lock, so a case's records are in
-        # `seq` order along their chain. A new stream's head is inserted with seq 0 and draws its
-        # seq next (once per case, and no value drawn in vain, so `seq` has no gaps of our making).
-        stmt = postgresql.insert(AuditStream).values(stream=stream, length=1, hash=stream_genesis(stream), last_seq=0)
-        set_last = AUDIT_SEQ.next_value()
-    else:  # SQLite: the transaction already holds the write lock (BEGIN IMMEDIATE)
-        next_seq = select(func.coalesce(func.max(AuditRecord.seq), 0) + 1).scalar_subquery()
-        stmt = sqlite.insert(AuditStream).values(stream=stream, length=1, hash=stream_genesis(stream),
-                                                 last_seq=next_seq)
-        set_last = stmt.excluded.last_seq
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[AuditStream.stream],
-        set_={"length": AuditStream.length + 1, "last_seq": set_last},
-    ).returning(AuditStream.length, AuditStream.hash, AuditStream.last_seq)
-    length, prev_hash, seq = session.execute(stmt).one()
-    if seq == 0:
-        seq = session.execute(select(AUDIT_SEQ.next_value())).scalar_one()
-    return length, prev_hash, seq
+#: Take a stream's head for `k` new records (creating it on first use) in one statement, locking
+#: its row until commit: (length after, hash of its last record, the k global seqs). PostgreSQL draws
+#: the seqs from its sequence after the row lock, so a stream's records are in `seq` order along
+#: its chain; SQLite's writer already holds the database's write lock (BEGIN IMMEDIATE).
+_TAKE_HEAD = {
+    "postgresql": text(
+        "INSERT INTO audit_streams (stream, length, hash, last_seq) VALUES (:stream, :k, :genesis, 0) "
+        "ON CONFLICT (stream) DO UPDATE SET length = audit_streams.length + EXCLUDED.length "
+        "RETURNING length, hash, "
+        "ARRAY(SELECT nextval('audit_records_seq') FROM generate_series(1, :k) ORDER BY 1)"),
+    "sqlite": text(
+        "INSERT INTO audit_streams (stream, length, hash, last_seq) "
+        "VALUES (:stream, :k, :genesis, (SELECT coalesce(max(seq), 0) FROM audit_records) + :k) "
+        "ON CONFLICT (stream) DO UPDATE SET length = length + excluded.length, last_seq = excluded.last_seq "
+        "RETURNING length, hash, last_seq"),
+}
+_SET_HEAD = text("UPDATE audit_streams SET hash = :hash, last_seq = :last_seq WHERE stream = :stream")
+PENDING = "releasedesk.audit_pending"
 
 
 def append(
@@ -115,34 +112,64 @@ def append(
     activity_id: str | None = None,
     activity_name: str | None = None,
     data: dict[str, Any] | None = None,
-) -> AuditRecord:
-    stream = stream_for(instance_id, actor)
-    stream_seq, prev_hash, seq = _advance_head(session, stream)
+) -> SimpleNamespace:
+    """Add a record to the trail in the caller's transaction. Records wait in the session and are
+    written together just before it commits: one head statement, one INSERT and one head update per
+    stream, whatever their number. Inside a savepoint (which may roll back alone) they are written
+    at once. The returned record has its `seq`, `stream_seq` and `hash` once written."""
     data = dict(data or {})
     decision = data.get("decision")
     rationale = data.get("rationale")
-    record = AuditRecord(
-        seq=seq,
-        stream=stream,
-        stream_seq=stream_seq,
-        at=at,
-        actor=actor,
-        group_name=group,
-        action=action,
-        instance_id=instance_id,
-        business_key=business_key,
-        activity_id=activity_id,
-        activity_name=activity_name,
-        decision=str(decision) if decision is not None else None,
-        rationale=str(rationale) if rationale is not None else None,
-        data=data,
-        prev_hash=prev_hash,
-    )
-    record.hash = record_hash(record)
-    session.add(record)
-    session.flush()
-    session.execute(update(AuditStream).where(AuditStream.stream == stream).values(hash=record.hash, last_seq=seq))
+    record = SimpleNamespace(
+        stream=stream_for(instance_id, actor), at=at, actor=actor, group_name=group, action=action,
+        instance_id=instance_id, business_key=business_key, activity_id=activity_id,
+        activity_name=activity_name, decision=str(decision) if decision is not None else None,
+        rationale=str(rationale) if rationale is not None else None, data=data)
+    session.info.setdefault(PENDING, []).append(record)
+    if session.in_nested_transaction():
+        write_pending(session)
     return record
+
+
+def write_pending(session: Session) -> None:
+    """Write the records this transaction appended, stream by stream in a fixed order (so two
+    transactions never take two heads in opposite orders)."""
+    pending = session.info.pop(PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the rows the records describe go first
+    streams: dict[str, list[SimpleNamespace]] = {}
+    for record in pending:
+        streams.setdefault(record.stream, []).append(record)
+    dialect = session.get_bind().dialect.name
+    for stream in sorted(streams, key=_stream_order):
+        records = streams[stream]
+        k = len(records)
+        length, prev_hash, seqs = session.execute(
+            _TAKE_HEAD[dialect], {"stream": stream, "k": k, "genesis": stream_genesis(stream)}).one()
+        if dialect != "postgresql":
+            seqs = range(seqs - k + 1, seqs + 1)
+        for n, (record, seq) in enumerate(zip(records, seqs, strict=True)):
+            record.seq, record.stream_seq, record.prev_hash = seq, length - k + 1 + n, prev_hash
+            record.hash = prev_hash = record_hash(record)
+        session.execute(insert(AuditRecord.__table__), [vars(r) for r in records])
+        session.execute(_SET_HEAD, {"hash": prev_hash, "last_seq": records[-1].seq, "stream": stream})
+
+
+def _stream_order(stream: str) -> tuple[str, int]:
+    kind, _, number = stream.partition(":")
+    return kind, int(number) if number.isdigit() else -1
+
+
+@event.listens_for(Session, "before_commit")
+def _write_before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the whole transaction ended: what it did not write is gone
+        session.info.pop(PENDING, None)
 
 
 def verify(session: Session, instance_id: int | None = None, **options: Any):

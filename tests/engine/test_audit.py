@@ -88,7 +88,7 @@ def test_seq_is_one_global_order_without_gaps_across_cases(desk):
     for n in range(6):
         with desk.transaction() as s:
             record = audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=1 + n % 3)
-            seqs.append((record.seq, record.stream, record.stream_seq))
+        seqs.append((record.seq, record.stream, record.stream_seq))  # written as the transaction commits
     first = seqs[0][0]
     assert [seq for seq, _, _ in seqs] == list(range(first, first + 6))
     assert [(stream, place) for _, stream, place in seqs] == [

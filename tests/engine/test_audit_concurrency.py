@@ -18,7 +18,8 @@ def _append(desk, instance_id: int, lock_timeout_ms: int | None = None) -> int:
     with desk.transaction() as s:
         if lock_timeout_ms is not None:
             s.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'"))
-        return audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=instance_id).seq
+        record = audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=instance_id)
+    return record.seq  # written as the transaction commits
 
 
 def _in_thread(fn, *args) -> tuple[threading.Thread, dict]:
@@ -43,6 +44,7 @@ def test_two_cases_append_without_waiting_for_each_other(desk, backend, mini, ac
     holder.begin()
     try:
         held = audit.append(holder, at=desk.clock(), actor="sam", action="download", instance_id=a.id)
+        audit.write_pending(holder)  # written now (not at commit): case A's head stays locked
         # Another case commits within a second while case A's transaction stays open.
         thread, outcome = _in_thread(_append, desk, b.id)
         thread.join(timeout=1.0)

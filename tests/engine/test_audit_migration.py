@@ -79,7 +79,7 @@ def test_old_chain_stays_verifiable_after_the_upgrade(old_db, tmp_path):
         assert desk.verify_audit(2, write_checkpoint=False).checked == 3  # the case's old records
         with desk.transaction() as s:  # new records: global seq continues, in the case's own chain
             new = audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=2)
-            assert new.seq == 6 and new.stream == "case:2" and new.stream_seq == 1
+        assert new.seq == 6 and new.stream == "case:2" and new.stream_seq == 1
         cp = desk.audit.checkpoint("test")
         assert cp["heads"]["legacy"] == [5, rows[-1]["hash"]]
         assert desk.verify_audit().ok

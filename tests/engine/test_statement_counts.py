@@ -7,7 +7,8 @@ loaded and written in one batched statement per kind of change; definitions come
 cache. Transaction control (BEGIN, COMMIT) is not counted.
 
 Budgets, per command on a warm process (the first command on a definition also reads it once),
-not counting audit appends, plus at most three statements per audit record appended:
+not counting the audit trail, plus at most three statements for the trail, however many records
+the command appends:
 
 | command | statements besides audit appends | audit records | total today |
 |---|---|---|---|
@@ -18,9 +19,9 @@ not counting audit appends, plus at most three statements per audit record appen
 | correlate a message (one more to read the senders the pathways declare) | 9 | 1 | 12 |
 | fire a due timer (claim the batch, fire, find nothing more) | 9 | 1 | 12 |
 
-An audit append costs three statements (take the case chain's head in one upsert, insert the record,
-record the new head hash); a case's first record on PostgreSQL costs one more (its global seq is
-drawn before the chain exists). No append takes a lock shared across cases. A step that opens tasks
+A command's audit records are written as its transaction commits, in three statements for the
+case's chain: take the chain's head and the records' global seqs in one upsert, insert every
+record in one statement, record the new head hash. No append takes a lock shared across cases. A step that opens tasks
 also tells the groups' members (the notifications outbox): one read of the members with their
 preferences, one insert of every notice, whatever the number of tasks or people; a decision tells
 the requester the same way (two more). A form that carries attachments checks that the actor may
@@ -40,7 +41,7 @@ from .test_pathway_wanted_person import APPROVE, INFORM, PUBLISH, REMOVE, START
 
 #: command -> statements other than audit appends
 BUDGET = {"start": 5, "claim": 2, "complete": 7, "complete+disclosure": 8, "correlate": 9, "fire timer": 9}
-PER_AUDIT_RECORD = 3
+PER_AUDIT_STREAM = 3  # take the head (and the seqs), insert the records, set the head
 AUDIT = re.compile(r"\b(audit_head|audit_records|audit_\w+)\b")
 #: the notices for tasks a step opens: one read of the groups' members, one insert of the notices
 NOTICES = re.compile(r"\bFROM users JOIN user_groups\b|\bFROM notification_preferences\b|^INSERT INTO notifications\b")
@@ -66,15 +67,17 @@ class Counter:
 
     def check(self, command: str) -> None:
         other = BUDGET[command]
-        records = sum(s.startswith("INSERT INTO audit_records") for s in self.statements)
-        # PostgreSQL draws a case's first seq separately (the stream row does not exist to draw it in).
-        first_of_case = sum(s.startswith("SELECT nextval('audit_records_seq')") for s in self.statements)
-        assert first_of_case <= 1, f"{command}: more than one new audit stream"
+        streams = sum(s.startswith("INSERT INTO audit_streams") for s in self.statements)
+        assert streams == 1, f"{command}: wrote {streams} audit chains, not the case's one"
+        inserts = sum(s.startswith("INSERT INTO audit_records") for s in self.statements)
+        assert inserts == 1, f"{command}: {inserts} statements inserting audit records, not one"
+        audit = sum(bool(AUDIT.search(s)) for s in self.statements)
+        assert audit <= PER_AUDIT_STREAM, f"{command}: {audit} audit statements > {PER_AUDIT_STREAM}"
         notices = sum(bool(NOTICES.search(s)) for s in self.statements)
         assert notices <= NOTICES_MAX, f"{command}: {notices} statements for notices > {NOTICES_MAX}"
         attachments = sum(bool(ATTACHMENTS.search(s)) for s in self.statements)
         assert attachments <= ATTACHMENTS_MAX, f"{command}: {attachments} statements for attachments > {ATTACHMENTS_MAX}"
-        total = other + PER_AUDIT_RECORD * records + first_of_case + notices + attachments
+        total = other + audit + notices + attachments
         listing = "\n".join(self.statements)
         assert len(self.other) <= other, f"{command}: {len(self.other)} non-audit statements > {other}:\n{listing}"
         assert self.total <= total, f"{command}: {self.total} statements > {total}:\n{listing}"

@@ -253,7 +253,8 @@ def test_records_after_the_last_checkpoint_are_covered_by_their_case_chain(desk,
     _, second = cases
     with desk.transaction() as s:
         from engine import audit
-        late = audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=second.id).seq
+        record = audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=second.id)
+    late = record.seq
     assert desk.verify_audit(write_checkpoint=False).ok
     with desk.transaction() as s:
         s.execute(update(AuditRecord).where(AuditRecord.seq == late).values(actor="someone-else"))
