@@ -115,8 +115,8 @@ def append(
 ) -> SimpleNamespace:
     """Add a record to the trail in the caller's transaction. Records wait in the session and are
     written together just before it commits: one head statement, one INSERT and one head update per
-    stream, whatever their number. Inside a savepoint (which may roll back alone) they are written
-    at once. The returned record has its `seq`, `stream_seq` and `hash` once written."""
+    stream, whatever their number. A record appended inside a savepoint (which may roll back
+    alone) is written at once. The returned record has its `seq`, `stream_seq` and `hash` once written."""
     data = dict(data or {})
     decision = data.get("decision")
     rationale = data.get("rationale")
@@ -125,18 +125,23 @@ def append(
         instance_id=instance_id, business_key=business_key, activity_id=activity_id,
         activity_name=activity_name, decision=str(decision) if decision is not None else None,
         rationale=str(rationale) if rationale is not None else None, data=data)
-    session.info.setdefault(PENDING, []).append(record)
-    if session.in_nested_transaction():
-        write_pending(session)
+    if session.in_nested_transaction():  # a savepoint may roll back alone: the record goes with it
+        _write(session, [record])
+    else:
+        session.info.setdefault(PENDING, []).append(record)
     return record
 
 
 def write_pending(session: Session) -> None:
-    """Write the records this transaction appended, stream by stream in a fixed order (so two
-    transactions never take two heads in opposite orders)."""
+    """Write the records this transaction appended and has not written yet."""
     pending = session.info.pop(PENDING, None)
-    if not pending:
-        return
+    if pending:
+        _write(session, pending)
+
+
+def _write(session: Session, pending: list[SimpleNamespace]) -> None:
+    """Write `pending` stream by stream in a fixed order (so two transactions never take two heads
+    in opposite orders)."""
     session.flush()  # the rows the records describe go first
     streams: dict[str, list[SimpleNamespace]] = {}
     for record in pending:
@@ -163,7 +168,8 @@ def _stream_order(stream: str) -> tuple[str, int]:
 
 @event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
-    write_pending(session)
+    if not session.in_nested_transaction():  # a savepoint's release leaves them to the transaction
+        write_pending(session)
 
 
 @event.listens_for(Session, "after_transaction_end")

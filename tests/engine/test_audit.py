@@ -95,3 +95,26 @@ def test_seq_is_one_global_order_without_gaps_across_cases(desk):
         ("case:1", 1), ("case:2", 1), ("case:3", 1), ("case:1", 2), ("case:2", 2), ("case:3", 2)]
     with desk.transaction() as s:
         assert verify(s).ok
+
+
+def test_a_savepoint_that_rolls_back_takes_only_its_own_records(desk):
+    """Records wait for the commit; one appended inside a savepoint is written with the savepoint,
+    so rolling the savepoint back removes it and nothing appended before it."""
+    from sqlalchemy import select
+
+    from engine import audit
+    from engine.models import AuditRecord
+    with desk.transaction() as s:
+        audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=7, data={"n": "before"})
+        try:
+            with s.begin_nested():
+                audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=7, data={"n": "inside"})
+                raise RuntimeError("refused")
+        except RuntimeError:
+            pass
+        audit.append(s, at=desk.clock(), actor="max", action="download", instance_id=7, data={"n": "after"})
+    with desk.read() as s:
+        kept = [r.data["n"] for r in s.scalars(select(AuditRecord).where(AuditRecord.instance_id == 7)
+                                               .order_by(AuditRecord.seq))]
+    assert kept == ["before", "after"]
+    assert desk.verify_audit(write_checkpoint=False).ok
