@@ -13,7 +13,7 @@ from . import access_log
 from .auth import api_actor
 from .errors import error_response, int_arg, xml_download
 from .idempotency import run_once
-from .openapi import openapi_document
+from .openapi import openapi_json
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -69,7 +69,7 @@ class _Unsupported(EngineError):
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(openapi_document())
+    return current_app.response_class(openapi_json(), mimetype="application/json")
 
 
 @bp.get("/process-definitions")

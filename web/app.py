@@ -5,6 +5,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from engine import ReleaseDesk, Settings, load_settings
@@ -30,6 +31,17 @@ CSP = "; ".join([
 ])
 
 
+class CookieSessionsForPages(SecureCookieSessionInterface):
+    """The API authenticates every request by its own header (Basic or Bearer), never by a cookie: an
+    API request gets Flask's null session, so it neither verifies nor sets the session cookie (and
+    answers no `Vary: Cookie`). Anything that tried to write to it there would fail loudly."""
+
+    def open_session(self, app, request):
+        if request.path.startswith("/api/"):
+            return None
+        return super().open_session(app, request)
+
+
 def _secret_key(settings: Settings) -> str:
     if settings.secret_key:
         return settings.secret_key
@@ -47,6 +59,7 @@ def _secret_key(settings: Settings) -> str:
 def create_app(settings: Settings | None = None, desk: ReleaseDesk | None = None) -> Flask:
     settings = settings or load_settings()
     app = Flask(__name__)
+    app.session_interface = CookieSessionsForPages()
     app.config.update(
         SECRET_KEY=_secret_key(settings),
         MAX_CONTENT_LENGTH=settings.max_upload_bytes + 1024 * 1024,

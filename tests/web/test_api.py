@@ -48,6 +48,18 @@ def test_authentication_is_required(client):
     assert client.get("/api/tasks", headers=basic("nobody")).status_code == 401
 
 
+def test_the_api_ignores_the_session_cookie(client):
+    """A signed-in browser's cookie neither authenticates an API call nor is read or renewed by one."""
+    from .test_inbox import login
+    assert login(client, "sam").status_code == 302
+    r = client.get("/api/tasks")
+    assert r.status_code == 401
+    r = client.get("/api/tasks", headers=basic("sam"))
+    assert r.status_code == 200
+    assert "Set-Cookie" not in r.headers and "Cookie" not in r.headers.get("Vary", "")
+    assert client.get("/inbox").status_code == 200  # the page session is untouched
+
+
 def test_definitions_and_xml(api):
     defs = api.get("/api/process-definitions", "rita").get_json()
     keys = {d["key"] for d in defs}
