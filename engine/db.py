@@ -13,7 +13,12 @@ Failures that are nobody's fault and pass on their own (a deadlock, a serializat
 connection, a full pool, a database that was read-only) are `transient`: commands that are safe to
 repeat are retried (`ReleaseDesk.attempt`), and what still fails answers 503 with Retry-After. A
 connection that found the database read-only is thrown away, so writes recover as soon as the file
-is writable again, without a restart."""
+is writable again, without a restart.
+
+The pool does not ping a connection at every checkout (one round trip more per transaction): a
+connection the server dropped fails its first statement as a lost connection, SQLAlchemy then
+discards every pooled connection, and the failure is transient, so the command is tried again on a
+fresh connection (or answers 503)."""
 from __future__ import annotations
 
 import threading
@@ -133,7 +138,7 @@ def make_engine(url: str, echo: bool = False, *, pool_size: int = 10, max_overfl
                 context.is_disconnect = True
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
                          pool_timeout=pool_timeout)
 
 
