@@ -80,6 +80,7 @@ class CaseCommands(Steps):
         instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
                                    business_key=business_key, state="active", started_at=now,
                                    started_by=actor.username)
+        instance.open_incident = False
         apply_state(instance, workflow, now, definition.activities)  # one INSERT with the state
         try:  # in a savepoint, so the refusal leaves the transaction usable for a clean rollback
             with session.begin_nested():

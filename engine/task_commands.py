@@ -141,7 +141,7 @@ class TaskCommands(Steps):
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)
-        incidents.resolve(session, instance.id, now, actor.username, kinds=("step",))
+        incidents.resolve(session, instance, now, actor.username, kinds=("step",))
         return self._finish(session, instance, workflow, now, before, state_applied=True)
 
     def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:

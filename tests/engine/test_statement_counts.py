@@ -1,7 +1,8 @@
 """Cost per step: the SQL statements each command sends, counted on both backends.
 
 Every command reads only what it uses and writes only the rows that changed: one statement locks
-the instance (and, for task commands, the task) and reads both; the instance row is written by one
+the instance (and, for task commands, the task) and reads both, with whether the case has an open
+incident (only then does a step close incidents); the instance row is written by one
 UPDATE; projection rows (human tasks, positions, subscriptions) are diffed against the workflow as
 loaded and written in one batched statement per kind of change; definitions come from a per-process
 cache. Transaction control (BEGIN, COMMIT) is not counted.
@@ -13,10 +14,10 @@ not counting audit appends, plus at most three statements per audit record appen
 |---|---|---|---|
 | start (wanted person: start, decision table; one INSERT ... SELECT cites its photograph) | 6 | 2 | 12 |
 | claim | 2 | 1 | 5 |
-| complete (task to task; one UPDATE closes a failed step's incident, if any) | 7 | 1 | 10 |
-| complete with a disclosure entry and new waiting events | 8 | 1 | 11 |
+| complete (task to task; one UPDATE closes a failed step's incident, if the lock found one) | 6 | 1 | 9 |
+| complete with a disclosure entry and new waiting events | 7 | 1 | 10 |
 | correlate a message (one more to read the senders the pathways declare) | 9 | 1 | 12 |
-| fire a due timer (claim the batch, fire, find nothing more) | 9 | 1 | 12 |
+| fire a due timer (claim the batch, fire, find nothing more) | 8 | 1 | 11 |
 
 An audit append costs three statements (take the case chain's head in one upsert, insert the record,
 record the new head hash); a case's first record on PostgreSQL costs one more (its global seq is
@@ -39,7 +40,7 @@ from .driver import Case, media
 from .test_pathway_wanted_person import APPROVE, INFORM, PUBLISH, REMOVE, START
 
 #: command -> statements other than audit appends
-BUDGET = {"start": 5, "claim": 2, "complete": 7, "complete+disclosure": 8, "correlate": 9, "fire timer": 9}
+BUDGET = {"start": 5, "claim": 2, "complete": 6, "complete+disclosure": 7, "correlate": 9, "fire timer": 8}
 PER_AUDIT_RECORD = 3
 AUDIT = re.compile(r"\b(audit_head|audit_records|audit_\w+)\b")
 #: the notices for tasks a step opens: one read of the groups' members, one insert of the notices
