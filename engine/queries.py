@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Select, and_, exists, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowed, NotFound
@@ -52,10 +52,18 @@ def _live_ranked(key: str | None = None):
     return query.subquery()
 
 
+_LIVE_ID = (select(ProcessDefinition.id)
+            .outerjoin(DefinitionPublication, DefinitionPublication.definition_id == ProcessDefinition.id)
+            .where(ProcessDefinition.key == bindparam("key"),
+                   func.coalesce(DefinitionPublication.status, "published") == "published")
+            .order_by(func.coalesce(DefinitionPublication.published_at, ProcessDefinition.deployed_at).desc(),
+                      ProcessDefinition.version.desc())
+            .limit(1))
+
+
 def live_definition_id(session: Session, key: str) -> int | None:
-    """The id of the live version of `key`, or None."""
-    ranked = _live_ranked(key)
-    return session.scalar(select(ranked.c.id).where(ranked.c.rank == 1))
+    """The id of the live version of `key` (ranked as `_live_ranked` does), or None."""
+    return session.scalar(_LIVE_ID, {"key": key})
 
 
 def latest_definitions(session: Session) -> list[ProcessDefinition]:
