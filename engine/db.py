@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -160,3 +161,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def dialect_insert(session: Session):
+    """The backend's own `insert` construct, which offers ON CONFLICT (spelt alike on both)."""
+    return postgresql.insert if is_postgres(session) else sqlite.insert

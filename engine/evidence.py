@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import DateTime, String, exists, literal, select
 from sqlalchemy.orm import Session
 
+from .db import dialect_insert
 from .errors import InvalidForm, NotFound
 from .models import (
     EvidenceCitation,
@@ -122,10 +123,6 @@ def cite(session: Session, instance_id: int, fields: list[dict[str, Any]], clean
 def _cite_from(session: Session, model, source, digests: list[str], instance_id: int, now: datetime,
                activity_id: str | None) -> None:
     """INSERT INTO <citations> SELECT the digests that exist in `source`, ignoring duplicates."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     columns = [source.label("digest"), literal(instance_id).label("instance_id"),
                literal(now, DateTime(timezone=True)).label("cited_at")]
     names = ["digest", "instance_id", "cited_at"]
@@ -133,7 +130,7 @@ def _cite_from(session: Session, model, source, digests: list[str], instance_id:
         columns.append(literal(activity_id, String()).label("activity_id"))
         names.append("activity_id")
     rows = select(*columns).where(source.in_(digests))
-    session.execute(insert(model).from_select(names, rows).on_conflict_do_nothing())
+    session.execute(dialect_insert(session)(model).from_select(names, rows).on_conflict_do_nothing())
 
 
 def references(session: Session, digests: list[str]) -> list[EvidenceReference]:
