@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit, evidence
-from .db import dialect_insert
+from .db import INSERTS, backend
 from .errors import (
     Conflict,
     DuplicateCase,
@@ -137,6 +137,9 @@ def _insert_unless_duplicate(session: Session, instance: ProcessInstance) -> int
     """INSERT the new case's row and return its id; or insert nothing and return None when the
     partial unique index holds an active case of the pathway with its reference. Nothing fails, so
     the transaction stays usable to explain the refusal (no savepoint needed)."""
-    table = ProcessInstance.__table__
-    row = {c.key: getattr(instance, c.key) for c in table.columns if c.key != "id"}
-    return session.scalar(dialect_insert(session)(table).values(row).on_conflict_do_nothing().returning(table.c.id))
+    row = {c.key: getattr(instance, c.key) for c in ProcessInstance.__table__.columns if c.key != "id"}
+    return session.scalar(_INSERT_CASE[backend(session)], row)
+
+
+_INSERT_CASE = {name: insert(ProcessInstance.__table__).on_conflict_do_nothing().returning(ProcessInstance.id)
+                for name, insert in INSERTS.items()}

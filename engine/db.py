@@ -163,6 +163,10 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def dialect_insert(session: Session):
-    """The backend's own `insert` construct, which offers ON CONFLICT (spelt alike on both)."""
-    return postgresql.insert if is_postgres(session) else sqlite.insert
+def backend(session: Session) -> str:
+    """"postgresql" or "sqlite": the key of statements built once per backend (see `INSERTS`)."""
+    return session.get_bind().dialect.name
+
+
+#: Each backend's own `insert` construct, which offers ON CONFLICT (spelt alike on both).
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

@@ -11,7 +11,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -41,6 +41,12 @@ def utcnow() -> datetime:
 
 #: Read with every lock: whether the case has an open incident (`ProcessInstance.open_incident`).
 _OPEN_INCIDENT = exists().where(Incident.instance_id == ProcessInstance.id, Incident.resolved_at.is_(None))
+#: The locks of one case, and of one task with its case (built once: the hottest statements).
+_LOCK_INSTANCE = (select(ProcessInstance, _OPEN_INCIDENT).where(ProcessInstance.id == bindparam("instance_id"))
+                  .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+_LOCK_TASK = (select(ProcessInstance, HumanTask, _OPEN_INCIDENT)
+              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.id == bindparam("task_id"))
+              .with_for_update(of=[ProcessInstance, HumanTask]).execution_options(populate_existing=True))
 
 
 class Steps:
@@ -75,9 +81,7 @@ class Steps:
     def lock_instance(self, session: Session, instance_id: int) -> ProcessInstance:
         if not 0 < instance_id < 2 ** 63:
             raise NotFound(f"no process instance {instance_id}")
-        found = session.execute(select(ProcessInstance, _OPEN_INCIDENT).where(ProcessInstance.id == instance_id)
-                                .with_for_update(of=ProcessInstance)
-                                .execution_options(populate_existing=True)).first()
+        found = session.execute(_LOCK_INSTANCE, {"instance_id": instance_id}).first()
         if found is None:
             raise NotFound(f"no process instance {instance_id}")
         instance, open_incident = found
@@ -104,10 +108,7 @@ class Steps:
     def _locked_task(self, session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
         """The task and its instance in one statement, both locked (instance first, then task, as
         every other command that touches tasks does), so what is checked below is current."""
-        found = session.execute(
-            select(ProcessInstance, HumanTask, _OPEN_INCIDENT).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-            .where(HumanTask.id == task_id).with_for_update(of=[ProcessInstance, HumanTask])
-            .execution_options(populate_existing=True)).first()
+        found = session.execute(_LOCK_TASK, {"task_id": task_id}).first()
         if found is None:
             raise NotFound(f"no task {task_id!r}")
         instance, row, open_incident = found
