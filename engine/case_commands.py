@@ -141,5 +141,5 @@ def _insert_unless_duplicate(session: Session, instance: ProcessInstance) -> int
     return session.scalar(_INSERT_CASE[backend(session)], row)
 
 
-_INSERT_CASE = {name: insert(ProcessInstance.__table__).on_conflict_do_nothing().returning(ProcessInstance.id)
-                for name, insert in INSERTS.items()}
+_INSERT_CASE = {name: insert(ProcessInstance.__table__).on_conflict_do_nothing()
+                .returning(ProcessInstance.__table__.c.id) for name, insert in INSERTS.items()}

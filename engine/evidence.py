@@ -131,8 +131,9 @@ def _cite_from(insert, model, source) -> Any:
     return insert(model.__table__).from_select([c.name for c in columns], rows).on_conflict_do_nothing()
 
 
-_CITE_UPLOADS = {name: _cite_from(insert, MediaCitation, MediaItem.digest) for name, insert in INSERTS.items()}
-_CITE_REFERENCES = {name: _cite_from(insert, EvidenceCitation, EvidenceReference.digest)
+_CITE_UPLOADS = {name: _cite_from(insert, MediaCitation, MediaItem.__table__.c.digest)
+                 for name, insert in INSERTS.items()}
+_CITE_REFERENCES = {name: _cite_from(insert, EvidenceCitation, EvidenceReference.__table__.c.digest)
                     for name, insert in INSERTS.items()}
 
 

@@ -27,11 +27,12 @@ ALLOWED = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4"}
 
 #: May `username` attach upload `digest` on case `instance_id` (None: a new case)? Their own upload
 #: (first or later uploader), or a file the case cites; no row when nobody uploaded it.
+_items, _uploaders, _citations = MediaItem.__table__, MediaUploader.__table__, MediaCitation.__table__
 _MAY_ATTACH = select(or_(
-    MediaItem.uploaded_by == bindparam("username"),
-    exists().where(MediaUploader.digest == MediaItem.digest, MediaUploader.username == bindparam("username")),
-    exists().where(MediaCitation.digest == MediaItem.digest, MediaCitation.instance_id == bindparam("instance_id")),
-)).where(MediaItem.digest == bindparam("digest"))
+    _items.c.uploaded_by == bindparam("username"),
+    exists().where(_uploaders.c.digest == _items.c.digest, _uploaders.c.username == bindparam("username")),
+    exists().where(_citations.c.digest == _items.c.digest, _citations.c.instance_id == bindparam("instance_id")),
+)).where(_items.c.digest == bindparam("digest"))
 
 
 def sniff(head: bytes) -> str | None:

@@ -38,16 +38,18 @@ BATCH = 50
 
 
 # -- writing notices (inside the step's transaction) ---------------------------------------
-#: Statements built once: people's email preferences, notices already written (dedupe keys), the
-#: active members of some groups with their preferences, and the insert of notices.
-_PREFERENCES = select(NotificationPreference.username, NotificationPreference.email, NotificationPreference.mode) \
-    .where(NotificationPreference.username.in_(bindparam("names", expanding=True)))
-_SEEN = select(Notification.dedupe_key).where(Notification.dedupe_key.in_(bindparam("keys", expanding=True)))
-_MEMBERS = (select(User.username, UserGroup.group_name, NotificationPreference.email, NotificationPreference.mode)
-            .join(UserGroup, UserGroup.user_id == User.id)
-            .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
-            .where(UserGroup.group_name.in_(bindparam("groups", expanding=True)), User.active.is_(True)))
-_INSERT = insert(Notification.__table__)
+#: Statements built once, on the tables (no ORM entities to load): people's email preferences,
+#: notices already written (dedupe keys), the active members of some groups with their
+#: preferences, and the insert of notices.
+_users, _groups, _prefs, _notices = (m.__table__ for m in (User, UserGroup, NotificationPreference, Notification))
+_PREFERENCES = select(_prefs.c.username, _prefs.c.email, _prefs.c.mode) \
+    .where(_prefs.c.username.in_(bindparam("names", expanding=True)))
+_SEEN = select(_notices.c.dedupe_key).where(_notices.c.dedupe_key.in_(bindparam("keys", expanding=True)))
+_MEMBERS = (select(_users.c.username, _groups.c.group_name, _prefs.c.email, _prefs.c.mode)
+            .join(_groups, _groups.c.user_id == _users.c.id)
+            .outerjoin(_prefs, _prefs.c.username == _users.c.username)
+            .where(_groups.c.group_name.in_(bindparam("groups", expanding=True)), _users.c.active.is_(True)))
+_INSERT = insert(_notices)
 
 
 def notify(session: Session, settings: Settings, recipients: Iterable[str], *, kind: str, subject: str,

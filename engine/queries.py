@@ -53,12 +53,13 @@ def _live_ranked(key: str | None = None):
     return query.subquery()
 
 
-_LIVE_ID = (select(ProcessDefinition.id)
-            .outerjoin(DefinitionPublication, DefinitionPublication.definition_id == ProcessDefinition.id)
-            .where(ProcessDefinition.key == bindparam("key"),
-                   func.coalesce(DefinitionPublication.status, "published") == "published")
-            .order_by(func.coalesce(DefinitionPublication.published_at, ProcessDefinition.deployed_at).desc(),
-                      ProcessDefinition.version.desc())
+_definitions, _publications = ProcessDefinition.__table__, DefinitionPublication.__table__
+_LIVE_ID = (select(_definitions.c.id)
+            .outerjoin(_publications, _publications.c.definition_id == _definitions.c.id)
+            .where(_definitions.c.key == bindparam("key"),
+                   func.coalesce(_publications.c.status, "published") == "published")
+            .order_by(func.coalesce(_publications.c.published_at, _definitions.c.deployed_at).desc(),
+                      _definitions.c.version.desc())
             .limit(1))
 
 
