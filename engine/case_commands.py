@@ -81,7 +81,7 @@ class CaseCommands(Steps):
         instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
                                    business_key=business_key, state="active", started_at=now,
                                    started_by=actor.username, version_id=1)
-        instance.open_incident = False
+        instance.open_incident = False  # a new case has none
         apply_state(instance, workflow, now, definition.activities)
         instance.id = _insert_unless_duplicate(session, instance)
         if instance.id is None:  # an active case has this reference (the index compares in lower case)
@@ -133,13 +133,13 @@ class CaseCommands(Steps):
         return self._finish(session, instance, workflow, now, before, state_applied=True)
 
 
+_INSERT_CASE = {name: insert(ProcessInstance.__table__).on_conflict_do_nothing()
+                .returning(ProcessInstance.__table__.c.id) for name, insert in INSERTS.items()}
+
+
 def _insert_unless_duplicate(session: Session, instance: ProcessInstance) -> int | None:
     """INSERT the new case's row and return its id; or insert nothing and return None when the
     partial unique index holds an active case of the pathway with its reference. Nothing fails, so
     the transaction stays usable to explain the refusal (no savepoint needed)."""
     row = {c.key: getattr(instance, c.key) for c in ProcessInstance.__table__.columns if c.key != "id"}
     return session.scalar(_INSERT_CASE[backend(session)], row)
-
-
-_INSERT_CASE = {name: insert(ProcessInstance.__table__).on_conflict_do_nothing()
-                .returning(ProcessInstance.__table__.c.id) for name, insert in INSERTS.items()}
