@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from .config import Settings
@@ -40,7 +40,7 @@ BATCH = 50
 # -- writing notices (inside the step's transaction) ---------------------------------------
 #: Statements built once, on the tables (no ORM entities to load): people's email preferences,
 #: notices already written (dedupe keys), the active members of some groups with their
-#: preferences, and the insert of notices.
+#: preferences together with named people's preferences (group NULL), and the insert of notices.
 _users, _groups, _prefs, _notices = (m.__table__ for m in (User, UserGroup, NotificationPreference, Notification))
 _PREFERENCES = select(_prefs.c.username, _prefs.c.email, _prefs.c.mode) \
     .where(_prefs.c.username.in_(bindparam("names", expanding=True)))
@@ -49,6 +49,8 @@ _MEMBERS = (select(_users.c.username, _groups.c.group_name, _prefs.c.email, _pre
             .join(_groups, _groups.c.user_id == _users.c.id)
             .outerjoin(_prefs, _prefs.c.username == _users.c.username)
             .where(_groups.c.group_name.in_(bindparam("groups", expanding=True)), _users.c.active.is_(True)))
+_PEOPLE = union_all(_MEMBERS, select(_prefs.c.username, null(), _prefs.c.email, _prefs.c.mode)
+                    .where(_prefs.c.username.in_(bindparam("names", expanding=True))))
 _INSERT = insert(_notices)
 
 
@@ -97,17 +99,21 @@ def _words(name: str, business_key: str) -> str:
 
 
 def after_step(session: Session, settings: Settings, instance: ProcessInstance, fresh: list[dict[str, Any]],
-               now: datetime, exclude: str | None = None) -> None:
+               now: datetime, exclude: str | None = None, told: list[dict[str, Any]] = ()) -> None:
     """Tell each group member about the tasks this step opened (`fresh`: the human-task rows the
-    projection writer inserted). One query reads the members of every group concerned with their
-    preferences, one statement writes every notice."""
-    if not fresh:
+    projection writer inserted), and named people what else the step did (`told`, e.g. a
+    `decision_notice`). One query reads the members of every group concerned and the named people
+    with their preferences, one statement writes every notice."""
+    if not fresh and not told:
         return
     groups = sorted({g for row in fresh for g in row["candidate_groups"].split(",") if g})
-    members: dict[str, dict[str, tuple[str | None, str | None]]] = {}
-    for username, group, email, mode in session.execute(_MEMBERS, {"groups": groups}):
-        members.setdefault(group, {})[username] = (email, mode)
-    notices = []
+    members: dict[str | None, dict[str, tuple[str | None, str | None]]] = {}
+    for username, group, email, mode in session.execute(
+            _PEOPLE, {"groups": groups, "names": sorted({n["recipient"] for n in told})}):
+        members.setdefault(group, {})[username] = (email, mode)  # group None: a named person
+    named = members.get(None, {})
+    notices = [_notice(settings, n["recipient"], *named.get(n["recipient"], (None, None)), now=now,
+                       **{k: v for k, v in n.items() if k != "recipient"}) for n in told]
     for row in fresh:
         people = {name: pref for g in row["candidate_groups"].split(",") for name, pref in members.get(g, {}).items()
                   if name != exclude}
@@ -142,14 +148,16 @@ def task_assigned(session: Session, settings: Settings, row: HumanTask, *, to: s
                link=f"/tasks/{row.id}", instance_id=row.instance_id, task_id=row.id)
 
 
-def case_decided(session: Session, settings: Settings, instance: ProcessInstance, *, activity: str,
-                 decision: Any, by: str, now: datetime) -> None:
+def decision_notice(instance: ProcessInstance, *, activity: str, decision: Any, by: str) -> list[dict[str, Any]]:
+    """Whoever asked for the case hears of a decision on it (unless they took it themselves): the
+    notice, for `after_step` to write with the step's others."""
     if instance.started_by in (by, "system"):
-        return
-    notify(session, settings, [instance.started_by], kind="decided",
-           subject=f"Decision on case {instance.business_key}: {str(decision).replace('_', ' ')}",
-           body=f"{by} recorded “{str(decision).replace('_', ' ')}” at “{activity}” on case "
-                f"{instance.business_key}.", now=now, instance_id=instance.id)
+        return []
+    words = str(decision).replace("_", " ")
+    return [{"recipient": instance.started_by, "kind": "decided",
+             "subject": f"Decision on case {instance.business_key}: {words}",
+             "body": f"{by} recorded “{words}” at “{activity}” on case {instance.business_key}.",
+             "link": None, "instance_id": instance.id, "task_id": None}]
 
 
 def scan_due(session: Session, settings: Settings, now: datetime) -> int:

@@ -181,9 +181,10 @@ class Steps:
         apply_state(instance, workflow, now, self.definition_of(session, instance).activities)
 
     def _finish(self, session, instance, workflow, now, before: Projection | None = None,
-                *, state_applied: bool = False) -> dict[str, Any]:
+                *, state_applied: bool = False, told: list[dict[str, Any]] = ()) -> dict[str, Any]:
         """Save the state and the projection rows that changed since `before` (the projection of the
-        workflow as loaded), then flush once: the ORM batches what it can."""
+        workflow as loaded), then flush once: the ORM batches what it can. Then the notices: of the
+        tasks opened, and `told` (see `notifications.after_step`)."""
         catalog = self.definition_of(session, instance).activities
         try:
             if not state_applied:
@@ -198,7 +199,7 @@ class Steps:
             session.flush()
         except StaleDataError as exc:
             raise ConcurrentChange("the case was changed by someone else; reload and try again") from exc
-        notifications.after_step(session, self.settings, instance, fresh, now)  # same transaction: the outbox
+        notifications.after_step(session, self.settings, instance, fresh, now, told=told)  # in the transaction: outbox
         return instance_view(session, instance, workflow)
 
 

@@ -22,9 +22,9 @@ not counting audit appends, plus at most three statements per audit record appen
 An audit append costs three statements (take the case chain's head in one upsert, insert the record,
 record the new head hash); a case's first record on PostgreSQL costs one more (its global seq is
 drawn before the chain exists). No append takes a lock shared across cases. A step that opens tasks
-also tells the groups' members (the notifications outbox): one read of the members with their
-preferences, one insert of every notice, whatever the number of tasks or people; a decision tells
-the requester the same way (two more). A form that carries attachments checks that the actor may
+also tells the groups' members (the notifications outbox), and a decision tells the requester: one
+read of the people concerned with their preferences, one insert of every notice, whatever the
+number of tasks or people. A form that carries attachments checks that the actor may
 attach each (their own upload, or a file the case already cites) and records the citations: at most
 four statements."""
 from __future__ import annotations
@@ -43,12 +43,13 @@ from .test_pathway_wanted_person import APPROVE, INFORM, PUBLISH, REMOVE, START
 BUDGET = {"start": 5, "claim": 2, "complete": 6, "complete+disclosure": 7, "correlate": 9, "fire timer": 8}
 PER_AUDIT_RECORD = 3
 AUDIT = re.compile(r"\b(audit_head|audit_records|audit_\w+)\b")
-#: the notices for tasks a step opens: one read of the groups' members, one insert of the notices
+#: the notices of a step (tasks it opens, a decision told to whoever asked for the case): one read of
+#: the people concerned, one insert of the notices
 NOTICES = re.compile(r"\bFROM users JOIN user_groups\b|\bFROM notification_preferences\b|^INSERT INTO notifications\b")
-NOTICES_MAX = 4
+NOTICES_MAX = 2
 #: attachments a form carries: may the actor attach them (their upload, or the case's), cite them
 ATTACHMENTS = re.compile(r"\b(FROM|INTO) (media_items|media_citations|media_uploaders)\b")
-ATTACHMENTS_MAX = 4  # two for the tasks a step opens, two for a decision told to whoever asked for the case
+ATTACHMENTS_MAX = 4
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.I)
 
 
