@@ -6,10 +6,10 @@ from typing import Any
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import audit, evidence
+from .db import INSERTS, backend
 from .errors import (
     Conflict,
     DuplicateCase,
@@ -77,14 +77,14 @@ class CaseCommands(Steps):
             else:
                 workflow.get_tasks(state=TaskState.READY)[0].set_data(**clean)
         automatic = self._run(workflow, begin, new=True)
+        # Written by one INSERT below, not through the session (the case is new: nothing to track).
         instance = ProcessInstance(definition_id=definition.id, key=key, version=definition.version,
                                    business_key=business_key, state="active", started_at=now,
-                                   started_by=actor.username)
-        apply_state(instance, workflow, now, definition.activities)  # one INSERT with the state
-        try:  # in a savepoint, so the refusal leaves the transaction usable for a clean rollback
-            with session.begin_nested():
-                session.add(instance)
-        except IntegrityError:  # an active case has this reference (the index compares in lower case)
+                                   started_by=actor.username, version_id=1)
+        instance.open_incident = False  # a new case has none
+        apply_state(instance, workflow, now, definition.activities)
+        instance.id = _insert_unless_duplicate(session, instance)
+        if instance.id is None:  # an active case has this reference (the index compares in lower case)
             self.refuse_duplicate(session, key, definition.name, business_key, actor)
             raise DuplicateCase(f"An active {definition.name} case already has the case reference {business_key}.",
                                 {"businessKey": business_key}) from None
@@ -132,3 +132,14 @@ class CaseCommands(Steps):
                      data={"reason": reason.strip(), "rationale": reason.strip()})
         return self._finish(session, instance, workflow, now, before, state_applied=True)
 
+
+_INSERT_CASE = {name: insert(ProcessInstance.__table__).on_conflict_do_nothing()
+                .returning(ProcessInstance.__table__.c.id) for name, insert in INSERTS.items()}
+
+
+def _insert_unless_duplicate(session: Session, instance: ProcessInstance) -> int | None:
+    """INSERT the new case's row and return its id; or insert nothing and return None when the
+    partial unique index holds an active case of the pathway with its reference. Nothing fails, so
+    the transaction stays usable to explain the refusal (no savepoint needed)."""
+    row = {c.key: getattr(instance, c.key) for c in ProcessInstance.__table__.columns if c.key != "id"}
+    return session.scalar(_INSERT_CASE[backend(session)], row)

@@ -13,7 +13,12 @@ Failures that are nobody's fault and pass on their own (a deadlock, a serializat
 connection, a full pool, a database that was read-only) are `transient`: commands that are safe to
 repeat are retried (`ReleaseDesk.attempt`), and what still fails answers 503 with Retry-After. A
 connection that found the database read-only is thrown away, so writes recover as soon as the file
-is writable again, without a restart."""
+is writable again, without a restart.
+
+The pool does not ping a connection at every checkout (one round trip more per transaction): a
+connection the server dropped fails its first statement as a lost connection, SQLAlchemy then
+discards every pooled connection, and the failure is transient, so the command is tried again on a
+fresh connection (or answers 503)."""
 from __future__ import annotations
 
 import threading
@@ -21,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -133,7 +139,7 @@ def make_engine(url: str, echo: bool = False, *, pool_size: int = 10, max_overfl
                 context.is_disconnect = True
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow,
+    return create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow,
                          pool_timeout=pool_timeout)
 
 
@@ -155,3 +161,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def backend(session: Session) -> str:
+    """"postgresql" or "sqlite": the key of statements built once per backend (see `INSERTS`)."""
+    return session.get_bind().dialect.name
+
+
+#: Each backend's own `insert` construct, which offers ON CONFLICT (spelt alike on both).
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}

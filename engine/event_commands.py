@@ -137,7 +137,8 @@ class EventCommands(Steps):
         instance = self.lock_instance(session, instance_id)
         if instance.state != "active":
             return []
-        incident = incidents.open_incident(session, instance_id, "timer")  # read once: checked, closed on success
+        incident = (incidents.open_incident(session, instance_id, "timer")  # read once: checked, closed on success
+                    if instance.open_incident else None)
         if incidents.backing_off(incident, now):
             return []
         definition = self.definition_of(session, instance)

@@ -12,9 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, exists, literal, select
+from sqlalchemy import DateTime, Integer, String, bindparam, exists, select
 from sqlalchemy.orm import Session
 
+from .db import INSERTS, backend
 from .errors import InvalidForm, NotFound
 from .models import (
     EvidenceCitation,
@@ -114,26 +115,26 @@ def cite(session: Session, instance_id: int, fields: list[dict[str, Any]], clean
     on_disk = [d for d in digests if file_exists is None or file_exists(d)]
     elsewhere = [d for d in digests if d not in on_disk]
     if on_disk:
-        _cite_from(session, MediaCitation, MediaItem.digest, on_disk, instance_id, now, None)
+        session.execute(_CITE_UPLOADS[backend(session)], {"digests": on_disk, "instance_id": instance_id, "at": now})
     if elsewhere:
-        _cite_from(session, EvidenceCitation, EvidenceReference.digest, elsewhere, instance_id, now, activity_id)
+        session.execute(_CITE_REFERENCES[backend(session)], {"digests": elsewhere, "instance_id": instance_id,
+                                                            "at": now, "activity_id": activity_id})
 
 
-def _cite_from(session: Session, model, source, digests: list[str], instance_id: int, now: datetime,
-               activity_id: str | None) -> None:
+def _cite_from(insert, model, source) -> Any:
     """INSERT INTO <citations> SELECT the digests that exist in `source`, ignoring duplicates."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    columns = [source.label("digest"), literal(instance_id).label("instance_id"),
-               literal(now, DateTime(timezone=True)).label("cited_at")]
-    names = ["digest", "instance_id", "cited_at"]
+    columns = [source.label("digest"), bindparam("instance_id", type_=Integer()).label("instance_id"),
+               bindparam("at", type_=DateTime(timezone=True)).label("cited_at")]
     if model is EvidenceCitation:
-        columns.append(literal(activity_id, String()).label("activity_id"))
-        names.append("activity_id")
-    rows = select(*columns).where(source.in_(digests))
-    session.execute(insert(model).from_select(names, rows).on_conflict_do_nothing())
+        columns.append(bindparam("activity_id", type_=String()).label("activity_id"))
+    rows = select(*columns).where(source.in_(bindparam("digests", expanding=True)))
+    return insert(model.__table__).from_select([c.name for c in columns], rows).on_conflict_do_nothing()
+
+
+_CITE_UPLOADS = {name: _cite_from(insert, MediaCitation, MediaItem.__table__.c.digest)
+                 for name, insert in INSERTS.items()}
+_CITE_REFERENCES = {name: _cite_from(insert, EvidenceCitation, EvidenceReference.__table__.c.digest)
+                    for name, insert in INSERTS.items()}
 
 
 def references(session: Session, digests: list[str]) -> list[EvidenceReference]:

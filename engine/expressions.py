@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+from functools import lru_cache
 from typing import Any
 
 from simpleeval import EvalWithCompoundTypes, FeatureNotAvailable, safe_add
@@ -258,11 +259,19 @@ class _Evaluator(EvalWithCompoundTypes):
         return self._eval(node.value)
 
 
+@lru_cache(maxsize=1024)
+def _checked_tree(text: str) -> ast.AST:
+    """`text` checked and parsed, once per distinct expression (both depend on the text alone; a
+    refused expression is not kept and is refused again each time)."""
+    check_expression(text)
+    return _Evaluator.parse(text.strip())
+
+
 def evaluate(text: str, names: dict[str, Any], budget: list[int] | None = None) -> Any:
     """Evaluate an allow-listed expression over `names` (task data), within the bounds above."""
-    check_expression(text)
+    tree = _checked_tree(text)
     try:
-        return _Evaluator(dict(names), budget or [MAX_OPERATIONS]).eval(text.strip())
+        return _Evaluator(dict(names), budget or [MAX_OPERATIONS]).eval(text.strip(), previously_parsed=tree)
     except RecursionError:
         raise ExpressionLimit("expression nested too deeply") from None
     except MemoryError:

@@ -72,11 +72,13 @@ def record_failure(session: Session, instance_id: int, error: BaseException, now
     return incident
 
 
-def resolve(session: Session, instance_id: int, now: datetime, by: str = SYSTEM.username,
+def resolve(session: Session, instance: ProcessInstance, now: datetime, by: str = SYSTEM.username,
             kinds: tuple[str, ...] = ("timer", "step")) -> None:
     """The case moved on: close its open incidents of these kinds (in the transaction of the success),
-    in one statement."""
-    session.execute(update(Incident).where(Incident.instance_id == instance_id, Incident.kind.in_(kinds),
+    in one statement; none when the command's lock found no open incident on the case."""
+    if instance.open_incident is False:
+        return
+    session.execute(update(Incident).where(Incident.instance_id == instance.id, Incident.kind.in_(kinds),
                                            Incident.resolved_at.is_(None))
                     .values(resolved_at=now, resolved_by=by, next_retry_at=None)
                     .execution_options(synchronize_session=False))

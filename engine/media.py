@@ -17,13 +17,22 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidForm
 from .models import MediaCitation, MediaItem, MediaUploader
 
 ALLOWED = {"image/jpeg": ".jpg", "image/png": ".png", "video/mp4": ".mp4"}
+
+#: May `username` attach upload `digest` on case `instance_id` (None: a new case)? Their own upload
+#: (first or later uploader), or a file the case cites; no row when nobody uploaded it.
+_items, _uploaders, _citations = MediaItem.__table__, MediaUploader.__table__, MediaCitation.__table__
+_MAY_ATTACH = select(or_(
+    _items.c.uploaded_by == bindparam("username"),
+    exists().where(_uploaders.c.digest == _items.c.digest, _uploaders.c.username == bindparam("username")),
+    exists().where(_citations.c.digest == _items.c.digest, _citations.c.instance_id == bindparam("instance_id")),
+)).where(_items.c.digest == bindparam("digest"))
 
 
 def sniff(head: bytes) -> str | None:
@@ -86,13 +95,9 @@ class MediaStore:
 
     # -- ownership, citations, quarantine ----------------------------------------------------------
     def may_attach(self, session: Session, digest: str, username: str, instance_id: int | None) -> bool:
-        """The actor's own upload, or a file the case already cites; and still on disk."""
-        item = session.get(MediaItem, digest)
-        if item is None or not self.exists(digest):
-            return False
-        if item.uploaded_by == username or session.get(MediaUploader, (digest, username)) is not None:
-            return True
-        return instance_id is not None and session.get(MediaCitation, (digest, instance_id)) is not None
+        """The actor's own upload, or a file the case already cites; and still on disk. One query."""
+        allowed = session.scalar(_MAY_ATTACH, {"digest": digest, "username": username, "instance_id": instance_id})
+        return bool(allowed) and self.exists(digest)
 
     def quarantined_bytes(self, session: Session, username: str) -> int:
         cited = exists().where(MediaCitation.digest == MediaItem.digest)

@@ -112,6 +112,10 @@ class ProcessInstance(Base):
 
     __mapper_args__ = {"version_id_col": version_id}
 
+    #: Not a column: whether the case had an open incident when a command locked it (read in the
+    #: same statement); None when not known. Lets a step skip closing incidents when there are none.
+    open_incident = None
+
 
 class HumanTask(Base):
     """Projection of a ready (or finished) user task, keyed by the engine's task id."""

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, null, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from .config import Settings
@@ -38,6 +38,22 @@ BATCH = 50
 
 
 # -- writing notices (inside the step's transaction) ---------------------------------------
+#: Statements built once, on the tables (no ORM entities to load): people's email preferences,
+#: notices already written (dedupe keys), the active members of some groups with their
+#: preferences together with named people's preferences (group NULL), and the insert of notices.
+_users, _groups, _prefs, _notices = (m.__table__ for m in (User, UserGroup, NotificationPreference, Notification))
+_PREFERENCES = select(_prefs.c.username, _prefs.c.email, _prefs.c.mode) \
+    .where(_prefs.c.username.in_(bindparam("names", expanding=True)))
+_SEEN = select(_notices.c.dedupe_key).where(_notices.c.dedupe_key.in_(bindparam("keys", expanding=True)))
+_MEMBERS = (select(_users.c.username, _groups.c.group_name, _prefs.c.email, _prefs.c.mode)
+            .join(_groups, _groups.c.user_id == _users.c.id)
+            .outerjoin(_prefs, _prefs.c.username == _users.c.username)
+            .where(_groups.c.group_name.in_(bindparam("groups", expanding=True)), _users.c.active.is_(True)))
+_PEOPLE = union_all(_MEMBERS, select(_prefs.c.username, null(), _prefs.c.email, _prefs.c.mode)
+                    .where(_prefs.c.username.in_(bindparam("names", expanding=True))))
+_INSERT = insert(_notices)
+
+
 def notify(session: Session, settings: Settings, recipients: Iterable[str], *, kind: str, subject: str,
            body: str, now: datetime, link: str | None = None, instance_id: int | None = None,
            task_id: str | None = None, dedupe: str | None = None) -> int:
@@ -47,21 +63,26 @@ def notify(session: Session, settings: Settings, recipients: Iterable[str], *, k
     if not names:
         return 0
     with session.no_autoflush:  # the step's own row changes are flushed once, at its end
-        prefs = {p.username: p for p in session.scalars(
-            select(NotificationPreference).where(NotificationPreference.username.in_(names)))}
+        prefs = {name: (email, mode) for name, email, mode in session.execute(_PREFERENCES, {"names": names})}
         if dedupe:
-            keys = {f"{dedupe}:{n}" for n in names}
-            seen = set(session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys))))
+            seen = set(session.scalars(_SEEN, {"keys": [f"{dedupe}:{n}" for n in names]}))
             names = [n for n in names if f"{dedupe}:{n}" not in seen]
-        for name in names:
-            pref = prefs.get(name)
-            state, to = _email_delivery(settings, pref.email if pref else None, pref.mode if pref else None)
-            session.add(Notification(recipient=name, kind=kind, subject=subject[:300], body=body, link=link,
-                                     instance_id=instance_id, task_id=task_id, created_at=now, email_state=state,
-                                     email_to=to, attempts=0, dedupe_key=f"{dedupe}:{name}" if dedupe else None))
-        if dedupe:  # the next scan in this transaction must see these keys
-            session.flush()
+        if names:
+            session.execute(_INSERT, [
+                _notice(settings, name, *prefs.get(name, (None, None)), kind=kind, subject=subject, body=body,
+                        now=now, link=link, instance_id=instance_id, task_id=task_id,
+                        dedupe_key=f"{dedupe}:{name}" if dedupe else None) for name in names])
     return len(names)
+
+
+def _notice(settings: Settings, recipient: str, email: str | None, mode: str | None, *, kind: str, subject: str,
+            body: str, now: datetime, link: str | None, instance_id: int | None, task_id: str | None,
+            dedupe_key: str | None = None) -> dict[str, Any]:
+    """One row of `notifications`, emailed as the recipient's preferences say."""
+    state, to = _email_delivery(settings, email, mode)
+    return {"recipient": recipient, "kind": kind, "subject": subject[:300], "body": body, "link": link,
+            "instance_id": instance_id, "task_id": task_id, "dedupe_key": dedupe_key, "created_at": now,
+            "email_state": state, "email_to": to, "attempts": 0}
 
 
 def group_members(session: Session, groups: Iterable[str]) -> list[str]:
@@ -78,33 +99,31 @@ def _words(name: str, business_key: str) -> str:
 
 
 def after_step(session: Session, settings: Settings, instance: ProcessInstance, fresh: list[dict[str, Any]],
-               now: datetime, exclude: str | None = None) -> None:
+               now: datetime, exclude: str | None = None, told: list[dict[str, Any]] = ()) -> None:
     """Tell each group member about the tasks this step opened (`fresh`: the human-task rows the
-    projection writer inserted). One query reads the members of every group concerned with their
-    preferences, one statement writes every notice."""
-    if not fresh:
+    projection writer inserted), and named people what else the step did (`told`, e.g. a
+    `decision_notice`). One query reads the members of every group concerned and the named people
+    with their preferences, one statement writes every notice."""
+    if not fresh and not told:
         return
     groups = sorted({g for row in fresh for g in row["candidate_groups"].split(",") if g})
-    members: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+    members: dict[str | None, dict[str, tuple[str | None, str | None]]] = {}
     for username, group, email, mode in session.execute(
-            select(User.username, UserGroup.group_name, NotificationPreference.email, NotificationPreference.mode)
-            .join(UserGroup, UserGroup.user_id == User.id)
-            .outerjoin(NotificationPreference, NotificationPreference.username == User.username)
-            .where(UserGroup.group_name.in_(groups), User.active.is_(True))):
-        members.setdefault(group, {})[username] = (email, mode)
-    notices = []
+            _PEOPLE, {"groups": groups, "names": sorted({n["recipient"] for n in told})}):
+        members.setdefault(group, {})[username] = (email, mode)  # group None: a named person
+    named = members.get(None, {})
+    notices = [_notice(settings, n["recipient"], *named.get(n["recipient"], (None, None)), now=now,
+                       **{k: v for k, v in n.items() if k != "recipient"}) for n in told]
     for row in fresh:
         people = {name: pref for g in row["candidate_groups"].split(",") for name, pref in members.get(g, {}).items()
                   if name != exclude}
         words = _words(row["name"], row["business_key"])
-        for name, (email, mode) in sorted(people.items()):
-            state, to = _email_delivery(settings, email, mode)
-            notices.append({"recipient": name, "kind": "new_task", "subject": f"New task: {words}"[:300],
-                            "body": f"A task for your group is waiting: {words}.", "link": f"/tasks/{row['id']}",
-                            "instance_id": instance.id, "task_id": row["id"], "dedupe_key": None,
-                            "created_at": now, "email_state": state, "email_to": to, "attempts": 0})
+        notices.extend(_notice(settings, name, email, mode, kind="new_task", subject=f"New task: {words}",
+                               body=f"A task for your group is waiting: {words}.", now=now,
+                               link=f"/tasks/{row['id']}", instance_id=instance.id, task_id=row["id"])
+                       for name, (email, mode) in sorted(people.items()))
     if notices:
-        session.execute(insert(Notification.__table__), notices)
+        session.execute(_INSERT, notices)
 
 
 def _email_delivery(settings: Settings, email: str | None, mode: str | None) -> tuple[str, str | None]:
@@ -129,14 +148,16 @@ def task_assigned(session: Session, settings: Settings, row: HumanTask, *, to: s
                link=f"/tasks/{row.id}", instance_id=row.instance_id, task_id=row.id)
 
 
-def case_decided(session: Session, settings: Settings, instance: ProcessInstance, *, activity: str,
-                 decision: Any, by: str, now: datetime) -> None:
+def decision_notice(instance: ProcessInstance, *, activity: str, decision: Any, by: str) -> list[dict[str, Any]]:
+    """Whoever asked for the case hears of a decision on it (unless they took it themselves): the
+    notice, for `after_step` to write with the step's others."""
     if instance.started_by in (by, "system"):
-        return
-    notify(session, settings, [instance.started_by], kind="decided",
-           subject=f"Decision on case {instance.business_key}: {str(decision).replace('_', ' ')}",
-           body=f"{by} recorded “{str(decision).replace('_', ' ')}” at “{activity}” on case "
-                f"{instance.business_key}.", now=now, instance_id=instance.id)
+        return []
+    words = str(decision).replace("_", " ")
+    return [{"recipient": instance.started_by, "kind": "decided",
+             "subject": f"Decision on case {instance.business_key}: {words}",
+             "body": f"{by} recorded “{words}” at “{activity}” on case {instance.business_key}.",
+             "link": None, "instance_id": instance.id, "task_id": None}]
 
 
 def scan_due(session: Session, settings: Settings, now: datetime) -> int:

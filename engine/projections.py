@@ -143,6 +143,22 @@ def save(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, no
     write_projections(session, instance, workflow, now, catalog, before)
 
 
+#: The projection writes, built once; each kind of change is one (batched) statement.
+_TASKS, _TASK_GROUPS = HumanTask.__table__, HumanTaskGroup.__table__
+_SUBSCRIPTIONS, _POSITIONS = Subscription.__table__, ActivityPosition.__table__
+_INSERT_TASKS, _INSERT_TASK_GROUPS = insert(_TASKS), insert(_TASK_GROUPS)
+_INSERT_SUBSCRIPTIONS, _INSERT_POSITIONS = insert(_SUBSCRIPTIONS), insert(_POSITIONS)
+_CANCEL_TASKS = (update(_TASKS).where(_TASKS.c.id.in_(bindparam("gone", expanding=True)), _TASKS.c.state == "open")
+                 .values(state="cancelled", completed_at=bindparam("now")))
+_MOVE_POSITION = (update(_POSITIONS).where(_POSITIONS.c.instance_id == bindparam("b_instance"),
+                                           _POSITIONS.c.activity_id == bindparam("b_old"))
+                  .values(activity_id=bindparam("b_new"), since=bindparam("b_since")))
+_LEAVE_POSITIONS = delete(_POSITIONS).where(_POSITIONS.c.instance_id == bindparam("instance_id"),
+                                            _POSITIONS.c.activity_id.in_(bindparam("left", expanding=True)))
+_LEAVE_ALL_POSITIONS = delete(_POSITIONS).where(_POSITIONS.c.instance_id == bindparam("instance_id"))
+_DROP_ALL_SUBSCRIPTIONS = delete(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.instance_id == bindparam("instance_id"))
+
+
 def write_projections(session: Session, instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime,
                       catalog: dict[str, Any], before: Projection | None = None) -> list[dict[str, Any]]:
     """Write what changed since `before`; return the human-task rows inserted (the tasks this step
@@ -155,8 +171,7 @@ def write_projections(session: Session, instance: ProcessInstance, workflow: Bpm
 
     gone = sorted(before.ready - set(ready))
     if gone:  # cancelled by a boundary event, a message or cancellation (a completed row is no longer open)
-        session.execute(update(HumanTask).where(HumanTask.id.in_(gone), HumanTask.state == "open")
-                        .values(state="cancelled", completed_at=now).execution_options(synchronize_session=False))
+        session.execute(_CANCEL_TASKS, {"gone": gone, "now": now})
     new_tasks, new_groups = [], []
     for task_id, task in ready.items():
         if task_id in before.ready:
@@ -171,9 +186,9 @@ def write_projections(session: Session, instance: ProcessInstance, workflow: Bpm
             "completed_by": None})
         new_groups.extend({"task_id": task_id, "group_name": g} for g in groups)
     if new_tasks:
-        session.execute(insert(HumanTask.__table__), new_tasks)
+        session.execute(_INSERT_TASKS, new_tasks)
     if new_groups:
-        session.execute(insert(HumanTaskGroup.__table__), new_groups)
+        session.execute(_INSERT_TASK_GROUPS, new_groups)
 
     _write_subscriptions(session, instance, before.waiting, after.waiting)
     _write_positions(session, instance, before.positions, after.positions, now)
@@ -182,7 +197,7 @@ def write_projections(session: Session, instance: ProcessInstance, workflow: Bpm
 
 def _write_subscriptions(session: Session, instance: ProcessInstance, before, after) -> None:
     if not after and before:
-        session.execute(delete(Subscription).where(Subscription.instance_id == instance.id))
+        session.execute(_DROP_ALL_SUBSCRIPTIONS, {"instance_id": instance.id})
         return
     removed, added = before - after, after - before
     if removed:
@@ -190,7 +205,7 @@ def _write_subscriptions(session: Session, instance: ProcessInstance, before, af
             and_(Subscription.kind == kind, Subscription.name == name, Subscription.activity_id == activity_id)
             for kind, name, activity_id, _due in sorted(removed, key=str)])))
     if added:
-        session.execute(insert(Subscription.__table__), [
+        session.execute(_INSERT_SUBSCRIPTIONS, [
             {"instance_id": instance.id, "kind": kind, "name": name, "activity_id": activity_id,
              "business_key": instance.business_key, "due_at": due} for kind, name, activity_id, due in
             sorted(added, key=str)])
@@ -200,21 +215,17 @@ def _write_positions(session: Session, instance: ProcessInstance, before, after,
     """Unchanged positions keep their `since`; a position that moved on (one left, one entered) is
     one UPDATE, the commonest step of all."""
     if not after and before:
-        session.execute(delete(ActivityPosition).where(ActivityPosition.instance_id == instance.id))
+        session.execute(_LEAVE_ALL_POSITIONS, {"instance_id": instance.id})
         return
     left, entered = sorted(before - after), sorted(after - before)
     moves = list(zip(left, entered, strict=False))
     if moves:
-        table = ActivityPosition.__table__
-        session.execute(update(table).where(table.c.instance_id == bindparam("b_instance"),
-                                            table.c.activity_id == bindparam("b_old"))
-                        .values(activity_id=bindparam("b_new"), since=now),
-                        [{"b_instance": instance.id, "b_old": old, "b_new": new} for old, new in moves])
+        session.execute(_MOVE_POSITION, [{"b_instance": instance.id, "b_old": old, "b_new": new, "b_since": now}
+                                         for old, new in moves])
     if len(left) > len(moves):
-        session.execute(delete(ActivityPosition).where(ActivityPosition.instance_id == instance.id,
-                                                       ActivityPosition.activity_id.in_(left[len(moves):])))
+        session.execute(_LEAVE_POSITIONS, {"instance_id": instance.id, "left": left[len(moves):]})
     if len(entered) > len(moves):
-        session.execute(insert(ActivityPosition.__table__), [
+        session.execute(_INSERT_POSITIONS, [
             {"instance_id": instance.id, "activity_id": a, "process_key": instance.key, "since": now}
             for a in entered[len(moves):]])
 

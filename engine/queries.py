@@ -5,10 +5,11 @@ Lists read projection rows only; a single instance's detail view deserializes th
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import Select, and_, exists, func, or_, select, true
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from .errors import NotAllowed, NotFound
@@ -52,10 +53,19 @@ def _live_ranked(key: str | None = None):
     return query.subquery()
 
 
+_definitions, _publications = ProcessDefinition.__table__, DefinitionPublication.__table__
+_LIVE_ID = (select(_definitions.c.id)
+            .outerjoin(_publications, _publications.c.definition_id == _definitions.c.id)
+            .where(_definitions.c.key == bindparam("key"),
+                   func.coalesce(_publications.c.status, "published") == "published")
+            .order_by(func.coalesce(_publications.c.published_at, _definitions.c.deployed_at).desc(),
+                      _definitions.c.version.desc())
+            .limit(1))
+
+
 def live_definition_id(session: Session, key: str) -> int | None:
-    """The id of the live version of `key`, or None."""
-    ranked = _live_ranked(key)
-    return session.scalar(select(ranked.c.id).where(ranked.c.rank == 1))
+    """The id of the live version of `key` (ranked as `_live_ranked` does), or None."""
+    return session.scalar(_LIVE_ID, {"key": key})
 
 
 def latest_definitions(session: Session) -> list[ProcessDefinition]:
@@ -214,41 +224,58 @@ def task_summary(t: HumanTask) -> dict[str, Any]:
             "state": t.state}
 
 
-def task_query(actor: Actor, *, candidate_group: str | None = None, assignee: str | None = None,
-               instance_id: int | None = None, business_key: str | None = None, process_key: str | None = None,
-               unassigned: bool = False, overdue_at: datetime | None = None):
-    q = select(HumanTask).where(HumanTask.state == "open")
-    if not actor.groups & READ_ALL_GROUPS:
-        q = q.where(exists().where(HumanTaskGroup.task_id == HumanTask.id,
-                                   HumanTaskGroup.group_name.in_(sorted(actor.groups))))
-    if candidate_group:
-        q = q.where(exists().where(HumanTaskGroup.task_id == HumanTask.id,
-                                   HumanTaskGroup.group_name == candidate_group))
-    if assignee:
-        q = q.where(HumanTask.assignee == assignee)
-    if unassigned:
-        q = q.where(HumanTask.assignee.is_(None))
-    if instance_id is not None:
-        q = q.where(HumanTask.instance_id == instance_id)
-    if business_key:
-        q = q.where(HumanTask.business_key == business_key)
-    if process_key:
-        q = q.where(HumanTask.process_key == process_key)
-    if overdue_at is not None:
-        q = q.where(HumanTask.due_at.is_not(None), HumanTask.due_at < overdue_at)
+#: The filters of task lists, each with its bound parameter (`_open_tasks` builds each combination once).
+_TASK_FILTERS = {
+    "groups": exists().where(HumanTaskGroup.task_id == HumanTask.id,
+                             HumanTaskGroup.group_name.in_(bindparam("groups", expanding=True))),
+    "candidate_group": exists().where(HumanTaskGroup.task_id == HumanTask.id,
+                                      HumanTaskGroup.group_name == bindparam("candidate_group")),
+    "assignee": HumanTask.assignee == bindparam("assignee"),
+    "unassigned": HumanTask.assignee.is_(None),
+    "instance_id": HumanTask.instance_id == bindparam("instance_id"),
+    "business_key": HumanTask.business_key == bindparam("business_key"),
+    "process_key": HumanTask.process_key == bindparam("process_key"),
+    "overdue_at": and_(HumanTask.due_at.is_not(None), HumanTask.due_at < bindparam("overdue_at")),
+}
+_TASK_ORDERS = {
+    "urgency": (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id),
+    "created": (HumanTask.created_at, HumanTask.id),
+}
+
+
+@lru_cache(maxsize=256)
+def _open_tasks(filters: tuple[str, ...], order: str | None = None) -> Select:
+    """Open tasks under the named filters; with an `order`, sorted and limited to :limit rows."""
+    q = select(HumanTask).where(HumanTask.state == "open", *(_TASK_FILTERS[f] for f in filters))
+    if order is not None:
+        q = q.order_by(*_TASK_ORDERS[order]).limit(bindparam("limit"))
     return q
+
+
+def _task_filters(actor: Actor, *, candidate_group: str | None = None, assignee: str | None = None,
+                  instance_id: int | None = None, business_key: str | None = None, process_key: str | None = None,
+                  unassigned: bool = False, overdue_at: datetime | None = None) -> dict[str, Any]:
+    """The filters that apply, by name, with their values: the actor's groups (unless they read
+    all), then each filter given."""
+    given = {"groups": None if actor.groups & READ_ALL_GROUPS else sorted(actor.groups),
+             "candidate_group": candidate_group or None, "assignee": assignee or None,
+             "unassigned": True if unassigned else None, "instance_id": instance_id,
+             "business_key": business_key or None, "process_key": process_key or None, "overdue_at": overdue_at}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def task_query(actor: Actor, **filters) -> Select:
+    """Open tasks `actor` may see, filtered (see `_task_filters`), as a statement with its values bound."""
+    given = _task_filters(actor, **filters)
+    return _open_tasks(tuple(given)).params(given)
 
 
 def list_tasks(session: Session, actor: Actor, limit: int = 500, order: str = "created",
                **filters) -> list[dict[str, Any]]:
     """Open tasks, oldest first; `order="urgency"` puts overdue first, then due soonest, then oldest."""
-    q = task_query(actor, **filters)
-    if order == "urgency":
-        q = q.order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at, HumanTask.id)
-    else:
-        q = q.order_by(HumanTask.created_at, HumanTask.id)
-    q = q.limit(limit)
-    return [task_summary(t) for t in session.scalars(q)]
+    given = _task_filters(actor, **filters)
+    query = _open_tasks(tuple(given), "urgency" if order == "urgency" else "created")
+    return [task_summary(t) for t in session.scalars(query, {**given, "limit": limit})]
 
 
 def may_read_task(actor: Actor, row: HumanTask) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -29,7 +29,7 @@ from .errors import (
 from .expressions import UnsafeExpression
 from .forms import FormLimits
 from .media import MediaStore
-from .models import HumanTask, ProcessInstance, Subscription
+from .models import HumanTask, Incident, ProcessInstance, Subscription
 from .projections import Projection, apply_state, parse_due, write_projections
 from .queries import instance_view
 from .users import SYSTEM
@@ -38,6 +38,15 @@ from .users import SYSTEM
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
+
+#: Read with every lock: whether the case has an open incident (`ProcessInstance.open_incident`).
+_OPEN_INCIDENT = exists().where(Incident.instance_id == ProcessInstance.id, Incident.resolved_at.is_(None))
+#: The locks of one case, and of one task with its case (built once: the hottest statements).
+_LOCK_INSTANCE = (select(ProcessInstance, _OPEN_INCIDENT).where(ProcessInstance.id == bindparam("instance_id"))
+                  .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
+_LOCK_TASK = (select(ProcessInstance, HumanTask, _OPEN_INCIDENT)
+              .join(HumanTask, HumanTask.instance_id == ProcessInstance.id).where(HumanTask.id == bindparam("task_id"))
+              .with_for_update(of=[ProcessInstance, HumanTask]).execution_options(populate_existing=True))
 
 
 class Steps:
@@ -72,10 +81,11 @@ class Steps:
     def lock_instance(self, session: Session, instance_id: int) -> ProcessInstance:
         if not 0 < instance_id < 2 ** 63:
             raise NotFound(f"no process instance {instance_id}")
-        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id)
-                                  .with_for_update(of=ProcessInstance).execution_options(populate_existing=True))
-        if instance is None:
+        found = session.execute(_LOCK_INSTANCE, {"instance_id": instance_id}).first()
+        if found is None:
             raise NotFound(f"no process instance {instance_id}")
+        instance, open_incident = found
+        instance.open_incident = bool(open_incident)  # SQLite answers 0 or 1
         return instance
 
     def lock_waiting_instances(self, session: Session, message: str, business_key: str,
@@ -88,20 +98,21 @@ class Steps:
                                                          Subscription.business_key == business_key)
         if only_instance is not None:
             waiting = waiting.where(Subscription.instance_id == only_instance)
-        return list(session.scalars(
-            select(ProcessInstance).where(ProcessInstance.id.in_(waiting)).order_by(ProcessInstance.id)
-            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)))
+        rows = session.execute(
+            select(ProcessInstance, _OPEN_INCIDENT).where(ProcessInstance.id.in_(waiting)).order_by(ProcessInstance.id)
+            .with_for_update(of=ProcessInstance).execution_options(populate_existing=True)).all()
+        for instance, open_incident in rows:
+            instance.open_incident = bool(open_incident)
+        return [instance for instance, _ in rows]
 
     def _locked_task(self, session: Session, task_id: str) -> tuple[HumanTask, ProcessInstance]:
         """The task and its instance in one statement, both locked (instance first, then task, as
         every other command that touches tasks does), so what is checked below is current."""
-        found = session.execute(
-            select(ProcessInstance, HumanTask).join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-            .where(HumanTask.id == task_id).with_for_update(of=[ProcessInstance, HumanTask])
-            .execution_options(populate_existing=True)).first()
+        found = session.execute(_LOCK_TASK, {"task_id": task_id}).first()
         if found is None:
             raise NotFound(f"no task {task_id!r}")
-        instance, row = found
+        instance, row, open_incident = found
+        instance.open_incident = bool(open_incident)
         if row.state == "completed":
             raise TaskAlreadyCompleted(f"task {task_id} was already completed by {row.completed_by}",
                                        {"completedBy": row.completed_by})
@@ -170,9 +181,10 @@ class Steps:
         apply_state(instance, workflow, now, self.definition_of(session, instance).activities)
 
     def _finish(self, session, instance, workflow, now, before: Projection | None = None,
-                *, state_applied: bool = False) -> dict[str, Any]:
+                *, state_applied: bool = False, told: list[dict[str, Any]] = ()) -> dict[str, Any]:
         """Save the state and the projection rows that changed since `before` (the projection of the
-        workflow as loaded), then flush once: the ORM batches what it can."""
+        workflow as loaded), then flush once: the ORM batches what it can. Then the notices: of the
+        tasks opened, and `told` (see `notifications.after_step`)."""
         catalog = self.definition_of(session, instance).activities
         try:
             if not state_applied:
@@ -182,12 +194,12 @@ class Steps:
             raise WorkflowFailure(f"the diagram failed while running: {type(exc).__name__}: {exc}",
                                   {"task": None, "line": None, "error": str(exc)}) from exc
         if instance.state != "active":  # an ended case has no timer left to fail
-            incidents.resolve(session, instance.id, now)
+            incidents.resolve(session, instance, now)
         try:
             session.flush()
         except StaleDataError as exc:
             raise ConcurrentChange("the case was changed by someone else; reload and try again") from exc
-        notifications.after_step(session, self.settings, instance, fresh, now)  # same transaction: the outbox
+        notifications.after_step(session, self.settings, instance, fresh, now, told=told)  # in the transaction: outbox
         return instance_view(session, instance, workflow)
 
 

@@ -131,18 +131,19 @@ class TaskCommands(Steps):
         before = replace(before, ready=before.ready - {task_id})  # its row is marked completed just below
         row.state, row.completed_at, row.completed_by = "completed", now, actor.username
         row.assignee = row.assignee or actor.username
+        told = []  # written with the notices of the tasks this step opens
         if "decision" in clean and instance.decided_at is None:
             instance.decided_at = now
-            notifications.case_decided(session, self.settings, instance, activity=row.name,
-                                       decision=clean["decision"], by=actor.username, now=now)
+            told = notifications.decision_notice(instance, activity=row.name, decision=clean["decision"],
+                                                 by=actor.username)
         self._apply(session, instance, workflow, now)  # one UPDATE of the instance, flushed with the audit record
         self._audit_task(session, instance, row, actor, "complete", clean)
         evidence.cite(session, instance.id, activity.get("form", []), clean, now, row.activity_id, self.media.exists)
         if activity.get("disclosure"):
             self._disclose(session, instance, activity, actor, clean, task.data, now)
         self._audit_automatic(session, instance, automatic, now)
-        incidents.resolve(session, instance.id, now, actor.username, kinds=("step",))
-        return self._finish(session, instance, workflow, now, before, state_applied=True)
+        incidents.resolve(session, instance, now, actor.username, kinds=("step",))
+        return self._finish(session, instance, workflow, now, before, state_applied=True, told=told)
 
     def _disclose(self, session, instance, activity, actor, clean, data, now) -> None:
         media = data.get("redacted_media_items") or data.get("media_items") or []

@@ -15,7 +15,8 @@ from engine import (
     TaskClaimed,
     WorkflowFailure,
 )
-from engine.models import AuditRecord, ProcessInstance
+from engine.incidents import record_failure
+from engine.models import AuditRecord, Incident, ProcessInstance
 
 from .driver import Case
 
@@ -203,6 +204,19 @@ def test_cancel_is_for_managers_and_closes_tasks(desk, mini, actors):
     assert case.audit()[-1]["action"] == "cancel"
     with desk.transaction() as s, pytest.raises(Conflict):
         desk.runtime.cancel(s, case.id, actors["manager"], "again")
+
+
+def test_a_case_that_ends_closes_its_open_incidents(desk, mini, actors):
+    """The lock reads whether the case has an open incident; one that has is closed when it ends."""
+    quiet, failed = (Case(desk, mini, key, {}, actors["requester"]) for key in ("CASE-1", "CASE-2"))
+    with desk.transaction() as s:
+        record_failure(s, failed.id, RuntimeError("the mail gateway timed out"), desk.clock(), desk.settings)
+    for case in (quiet, failed):
+        with desk.transaction() as s:
+            desk.runtime.cancel(s, case.id, actors["manager"], "Duplicate request")
+    with desk.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(Incident).where(Incident.resolved_at.is_(None))) == 0
+        assert s.scalar(select(Incident.resolved_by).where(Incident.instance_id == failed.id)) == "system"
 
 
 def test_instance_state_is_small_and_spec_free(desk, mini, actors):

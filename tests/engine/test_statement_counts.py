@@ -1,7 +1,8 @@
 """Cost per step: the SQL statements each command sends, counted on both backends.
 
 Every command reads only what it uses and writes only the rows that changed: one statement locks
-the instance (and, for task commands, the task) and reads both; the instance row is written by one
+the instance (and, for task commands, the task) and reads both, with whether the case has an open
+incident (only then does a step close incidents); the instance row is written by one
 UPDATE; projection rows (human tasks, positions, subscriptions) are diffed against the workflow as
 loaded and written in one batched statement per kind of change; definitions come from a per-process
 cache. Transaction control (BEGIN, COMMIT) is not counted.
@@ -10,21 +11,21 @@ Budgets, per command on a warm process (the first command on a definition also r
 not counting the audit trail, plus at most three statements for the trail, however many records
 the command appends:
 
-| command | statements besides audit appends | audit records | total today |
+| command | budget besides trail, notices, attachments | audit trail | total today |
 |---|---|---|---|
-| start (wanted person: start, decision table; one INSERT ... SELECT cites its photograph) | 6 | 2 | 12 |
-| claim | 2 | 1 | 5 |
-| complete (task to task; one UPDATE closes a failed step's incident, if any) | 7 | 1 | 10 |
-| complete with a disclosure entry and new waiting events | 8 | 1 | 11 |
-| correlate a message (one more to read the senders the pathways declare) | 9 | 1 | 12 |
-| fire a due timer (claim the batch, fire, find nothing more) | 9 | 1 | 12 |
+| start (wanted person: start, decision table; one INSERT ... SELECT cites its photograph) | 5 | 3 | 13 |
+| claim | 2 | 3 | 5 |
+| complete (task to task; one UPDATE closes a failed step's incident, if the lock found one) | 6 | 3 | 11 |
+| complete with a disclosure entry and new waiting events | 7 | 3 | 10 |
+| correlate a message (one more to read the senders the pathways declare) | 9 | 3 | 13 |
+| fire a due timer (claim the batch, fire, find nothing more) | 8 | 3 | 12 |
 
 A command's audit records are written as its transaction commits, in three statements for the
 case's chain: take the chain's head and the records' global seqs in one upsert, insert every
-record in one statement, record the new head hash. No append takes a lock shared across cases. A step that opens tasks
-also tells the groups' members (the notifications outbox): one read of the members with their
-preferences, one insert of every notice, whatever the number of tasks or people; a decision tells
-the requester the same way (two more). A form that carries attachments checks that the actor may
+record in one statement, record the new head hash. No append takes a lock shared across cases. A
+step that opens tasks also tells the groups' members (the notifications outbox), and a decision
+tells the requester: one read of the people concerned with their preferences, one insert of every
+notice, whatever the number of tasks or people. A form that carries attachments checks that the actor may
 attach each (their own upload, or a file the case already cites) and records the citations: at most
 four statements."""
 from __future__ import annotations
@@ -40,15 +41,16 @@ from .driver import Case, media
 from .test_pathway_wanted_person import APPROVE, INFORM, PUBLISH, REMOVE, START
 
 #: command -> statements other than audit appends
-BUDGET = {"start": 5, "claim": 2, "complete": 7, "complete+disclosure": 8, "correlate": 9, "fire timer": 9}
+BUDGET = {"start": 5, "claim": 2, "complete": 6, "complete+disclosure": 7, "correlate": 9, "fire timer": 8}
 PER_AUDIT_STREAM = 3  # take the head (and the seqs), insert the records, set the head
 AUDIT = re.compile(r"\b(audit_head|audit_records|audit_\w+)\b")
-#: the notices for tasks a step opens: one read of the groups' members, one insert of the notices
+#: the notices of a step (tasks it opens, a decision told to whoever asked for the case): one read of
+#: the people concerned, one insert of the notices
 NOTICES = re.compile(r"\bFROM users JOIN user_groups\b|\bFROM notification_preferences\b|^INSERT INTO notifications\b")
-NOTICES_MAX = 4
+NOTICES_MAX = 2
 #: attachments a form carries: may the actor attach them (their upload, or the case's), cite them
 ATTACHMENTS = re.compile(r"\b(FROM|INTO) (media_items|media_citations|media_uploaders)\b")
-ATTACHMENTS_MAX = 4  # two for the tasks a step opens, two for a decision told to whoever asked for the case
+ATTACHMENTS_MAX = 4
 CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)", re.I)
 
 
