@@ -7,7 +7,9 @@ For each process count: a fresh server (`--server gunicorn`: gunicorn gthread wo
 count, so 1 and 2 compare like with like; `--server cli`: `releasedesk serve --workers N`, which is
 waitress for 1), `--tasks` open tribute-image verification tasks seeded through the engine, then
 `--clients` threads, each on its own keep-alive connection, complete them as fast as they can.
-Prints completions/s, p50/p99 latency and the server's memory (resident set of every process).
+Prints completions/s, p50/p99 latency and the server's memory (resident set of every process), and
+where the machine's CPU went during the run (server processes, the client threads, the database and
+everything else): once every core is busy, a second process cannot add throughput.
 `--clients` and `--processes` take comma-separated lists; every combination is run."""
 from __future__ import annotations
 
@@ -41,11 +43,14 @@ def seed(desk: ReleaseDesk, digest: str, count: int, prefix: str) -> list[str]:
                 if t["activityId"] == "verify_tribute_image" and t["businessKey"].startswith(prefix + "-")]
 
 
+def _tree(pid: int) -> list[int]:
+    return [pid] + [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(p) == pid]
+
+
 def rss_kb(pid: int) -> int:
     """Resident memory of `pid` and its children, in KiB."""
-    pids = [pid] + [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _ppid(p) == pid]
     total = 0
-    for p in pids:
+    for p in _tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -53,6 +58,24 @@ def rss_kb(pid: int) -> int:
         except OSError:
             pass
     return total
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) used so far by `pids`."""
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every core of the machine spent not idle, so far (from /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def _ppid(proc: Path) -> int | None:
@@ -81,7 +104,7 @@ def start_server(url: str, folder: Path, port: int, processes: int, kind: str) -
     return server
 
 
-def drive(port: int, tasks: list[str], clients: int) -> tuple[float, list[float]]:
+def drive(port: int, tasks: list[str], clients: int, on_start=lambda: None) -> tuple[float, list[float]]:
     work: queue.Queue[str] = queue.Queue()
     for t in tasks:
         work.put(t)
@@ -105,6 +128,7 @@ def drive(port: int, tasks: list[str], clients: int) -> tuple[float, list[float]
     for t in threads:
         t.start()
     ready.wait()
+    on_start()
     t0 = time.perf_counter()
     for t in threads:
         t.join()
@@ -139,7 +163,13 @@ def main() -> None:
             port = free_port()
             server = start_server(url, folder, port, processes, args.server)
             try:
-                elapsed, latencies = drive(port, tasks, clients)
+                pids, start = _tree(server.pid), {}
+
+                def snapshot():
+                    start.update(server=cpu_seconds(pids), busy=machine_busy_seconds(), clients=sum(os.times()[:2]))
+                elapsed, latencies = drive(port, tasks, clients, snapshot)
+                cpu = {"server": cpu_seconds(pids) - start["server"], "clients": sum(os.times()[:2]) - start["clients"]}
+                cpu["other"] = max(0.0, machine_busy_seconds() - start["busy"] - cpu["server"] - cpu["clients"])
                 memory = rss_kb(server.pid)
             finally:
                 server.terminate()
@@ -148,6 +178,10 @@ def main() -> None:
             print(f"{processes} process(es), {clients} client(s): {len(latencies) / elapsed:6.1f} completions/s; "
                   f"p50 {statistics.median(latencies) * 1000:6.1f} ms, p99 {percentile(latencies, 99) * 1000:6.1f} ms; "
                   f"server memory {memory / 1024:.0f} MiB")
+            print(f"    cores busy {sum(cpu.values()) / elapsed:.2f} of {os.cpu_count()}: server "
+                  f"{cpu['server'] / elapsed:.2f}, clients {cpu['clients'] / elapsed:.2f}, database and the rest "
+                  f"{cpu['other'] / elapsed:.2f}; server CPU per completion "
+                  f"{cpu['server'] / len(latencies) * 1000:.2f} ms")
         desk.dispose()
     if 1 in results and 2 in results:
         print(f"scaling 1 -> 2 processes: {results[2] / results[1]:.2f}x")
