@@ -32,9 +32,9 @@ lint: setup
 bench: setup
 	$(BIN)/python tests/bench/bench_http.py --cases 200
 	$(BIN)/python tests/bench/bench_instances.py --backend sqlite
-	$(BIN)/python tests/bench/bench_vs_engine.py --cases 100
-	$(BIN)/python tests/bench/bench_scaling.py --tasks 400
-	$(BIN)/python tests/bench/bench_loop_state.py --loops 50
+	$(BIN)/python tests/bench/bench_vs_engine.py --cases 200
+	$(BIN)/python tests/bench/bench_scaling.py --tasks 1000
+	$(BIN)/python tests/bench/bench_loop_state.py --loops 50 --cases 2
 
 browser-deps:
 	apt-get update -qq && apt-get install -y -qq chromium
