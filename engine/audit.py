@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from types import SimpleNamespace
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import event, insert, text

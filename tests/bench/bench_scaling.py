@@ -78,6 +78,25 @@ def machine_busy_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+class CpuMeter:
+    """CPU seconds spent from `start()` on by the server's processes, this process (the client
+    threads) and everything else on the machine (the database, mostly)."""
+
+    def __init__(self, server_pids: list[int]) -> None:
+        self.server_pids = server_pids
+        self.since = (0.0, 0.0, 0.0)
+
+    def _now(self) -> tuple[float, float, float]:
+        return cpu_seconds(self.server_pids), sum(os.times()[:2]), machine_busy_seconds()
+
+    def start(self) -> None:
+        self.since = self._now()
+
+    def read(self) -> dict[str, float]:
+        server, clients, busy = (now - then for now, then in zip(self._now(), self.since, strict=True))
+        return {"server": server, "clients": clients, "other": max(0.0, busy - server - clients)}
+
+
 def _ppid(proc: Path) -> int | None:
     try:
         return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
@@ -163,13 +182,9 @@ def main() -> None:
             port = free_port()
             server = start_server(url, folder, port, processes, args.server)
             try:
-                pids, start = _tree(server.pid), {}
-
-                def snapshot():
-                    start.update(server=cpu_seconds(pids), busy=machine_busy_seconds(), clients=sum(os.times()[:2]))
-                elapsed, latencies = drive(port, tasks, clients, snapshot)
-                cpu = {"server": cpu_seconds(pids) - start["server"], "clients": sum(os.times()[:2]) - start["clients"]}
-                cpu["other"] = max(0.0, machine_busy_seconds() - start["busy"] - cpu["server"] - cpu["clients"])
+                meter = CpuMeter(_tree(server.pid))
+                elapsed, latencies = drive(port, tasks, clients, meter.start)
+                cpu = meter.read()
                 memory = rss_kb(server.pid)
             finally:
                 server.terminate()
