@@ -10,7 +10,7 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from .errors import NotAllowed, NotFound
 from .forms import options_for
@@ -68,12 +68,15 @@ def live_definition_id(session: Session, key: str) -> int | None:
     return session.scalar(_LIVE_ID, {"key": key})
 
 
-def latest_definitions(session: Session) -> list[ProcessDefinition]:
-    """The live version of each pathway (what new cases start on); drafts are never listed."""
+def latest_definitions(session: Session, *, catalog: bool = True) -> list[ProcessDefinition]:
+    """The live version of each pathway (what new cases start on); drafts are never listed.
+    `catalog=False` leaves each definition's catalog (a large JSON document) unread."""
     ranked = _live_ranked()
-    return list(session.scalars(
-        select(ProcessDefinition).join(ranked, and_(ranked.c.id == ProcessDefinition.id, ranked.c.rank == 1))
-        .order_by(ProcessDefinition.key)))
+    query = (select(ProcessDefinition).join(ranked, and_(ranked.c.id == ProcessDefinition.id, ranked.c.rank == 1))
+             .order_by(ProcessDefinition.key))
+    if not catalog:
+        query = query.options(defer(ProcessDefinition.catalog, raiseload=True))
+    return list(session.scalars(query))
 
 
 def definition_summary(d: ProcessDefinition) -> dict[str, Any]:

@@ -76,7 +76,7 @@ def openapi():
 @api_auth
 def list_definitions():
     with desk().read() as s:
-        return jsonify([q.definition_summary(d) for d in q.latest_definitions(s)])
+        return jsonify([q.definition_summary(d) for d in q.latest_definitions(s, catalog=False)])
 
 
 @bp.get("/process-definitions/<key>/xml")
