@@ -124,31 +124,8 @@ def _coerce_type(field, raw, options, media_exists, limits: FormLimits) -> tuple
         if "max" in field and value > field["max"]:
             return None, f"Must be at most {field['max']:g}."
         return value, None
-    if ftype == "date" and props.get("format") == "datetime":
-        # A moment (e.g. when a person was found), declared as such: a date-time is what is asked for.
-        text = str(raw).strip()
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00")) if len(text) <= 40 else None
-        except ValueError:
-            moment = None
-        if moment is None:
-            return None, "Must be a date and time, such as 2026-11-26T14:00."
-        if not limits.min_year <= moment.year <= limits.max_year:
-            return None, f"Must be a date between {limits.min_year} and {limits.max_year}."
-        return moment.isoformat(), None
     if ftype == "date":
-        # A date only: timers build deadlines from these ("conviction_date + 'T23:59:59+00:00'"),
-        # so a date-time here would break the case's next step for good.
-        text = str(raw).strip()
-        try:
-            day = date.fromisoformat(text) if _DATE.match(text) else None
-        except ValueError:
-            day = None
-        if day is None:
-            return None, "Must be a date as YYYY-MM-DD."
-        if not limits.min_year <= day.year <= limits.max_year:
-            return None, f"Must be a date between {limits.min_year} and {limits.max_year}."
-        return day.isoformat(), None
+        return _coerce_date(str(raw).strip(), props.get("format") == "datetime", limits)
     if ftype == "enum":
         valid = {o["id"] for o in options}
         if props.get("multiple") == "true":
@@ -189,6 +166,24 @@ def _coerce_type(field, raw, options, media_exists, limits: FormLimits) -> tuple
     if len(text) > longest:
         return None, f"Must be at most {longest:,} characters."
     return text, None
+
+
+def _coerce_date(text: str, moment: bool, limits: FormLimits) -> tuple[Any, str | None]:
+    """A moment (format "datetime", e.g. when a person was found): a date-time is what is asked for.
+    Otherwise a date only: timers build deadlines from these ("conviction_date + 'T23:59:59+00:00'"),
+    so a date-time here would break the case's next step for good."""
+    try:
+        if moment:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00")) if len(text) <= 40 else None
+        else:
+            value = date.fromisoformat(text) if _DATE.match(text) else None
+    except ValueError:
+        value = None
+    if value is None:
+        return None, "Must be a date and time, such as 2026-11-26T14:00." if moment else "Must be a date as YYYY-MM-DD."
+    if not limits.min_year <= value.year <= limits.max_year:
+        return None, f"Must be a date between {limits.min_year} and {limits.max_year}."
+    return value.isoformat(), None
 
 
 def _blank(value: Any) -> bool:
