@@ -39,32 +39,35 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def _live_ranked(key: str | None = None):
-    """Published versions ranked per pathway, the live one first: the latest published_at (a version
-    deployed straight to live counts from its deployed_at). Drafts are never ranked."""
-    pub = DefinitionPublication
-    order = (func.coalesce(pub.published_at, ProcessDefinition.deployed_at).desc(), ProcessDefinition.version.desc())
-    query = (select(ProcessDefinition.id,
-                    func.row_number().over(partition_by=ProcessDefinition.key, order_by=order).label("rank"))
-             .outerjoin(pub, pub.definition_id == ProcessDefinition.id)
-             .where(func.coalesce(pub.status, "published") == "published"))
-    if key is not None:
-        query = query.where(ProcessDefinition.key == key)
-    return query.subquery()
-
-
 _definitions, _publications = ProcessDefinition.__table__, DefinitionPublication.__table__
+#: A version is live once published (one deployed straight to live has no publication row); of those,
+#: the live one has the latest published_at (a version deployed straight to live counts from its
+#: deployed_at). Drafts are never ranked.
+_PUBLISHED = func.coalesce(_publications.c.status, "published") == "published"
+_LIVE_ORDER = (func.coalesce(_publications.c.published_at, _definitions.c.deployed_at).desc(),
+               _definitions.c.version.desc())
+
+
+def _live_ranked():
+    """Published versions ranked per pathway, the live one first (see `_LIVE_ORDER`)."""
+    return (select(_definitions.c.id,
+                   func.row_number().over(partition_by=_definitions.c.key, order_by=_LIVE_ORDER).label("rank"))
+            .outerjoin(_publications, _publications.c.definition_id == _definitions.c.id)
+            .where(_PUBLISHED)
+            .subquery())
+
+
+#: The id of the live version of :key, without a window function.
 _LIVE_ID = (select(_definitions.c.id)
             .outerjoin(_publications, _publications.c.definition_id == _definitions.c.id)
-            .where(_definitions.c.key == bindparam("key"),
-                   func.coalesce(_publications.c.status, "published") == "published")
-            .order_by(func.coalesce(_publications.c.published_at, _definitions.c.deployed_at).desc(),
-                      _definitions.c.version.desc())
+            .where(_definitions.c.key == bindparam("key"), _PUBLISHED)
+            .order_by(*_LIVE_ORDER)
             .limit(1))
+_LIVE_DEFINITION = select(ProcessDefinition).where(ProcessDefinition.id == _LIVE_ID.scalar_subquery().correlate(None))
 
 
 def live_definition_id(session: Session, key: str) -> int | None:
-    """The id of the live version of `key` (ranked as `_live_ranked` does), or None."""
+    """The id of the live version of `key`, or None."""
     return session.scalar(_LIVE_ID, {"key": key})
 
 
@@ -86,13 +89,10 @@ def definition_summary(d: ProcessDefinition) -> dict[str, Any]:
 
 def find_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition | None:
     """The given version of `key` (draft or not), or its live version when `version` is None."""
-    q = select(ProcessDefinition).where(ProcessDefinition.key == key)
-    if version:
-        q = q.where(ProcessDefinition.version == version)
-    else:
-        ranked = _live_ranked(key)
-        q = q.join(ranked, and_(ranked.c.id == ProcessDefinition.id, ranked.c.rank == 1))
-    return session.scalars(q.limit(1)).first()
+    if not version:
+        return session.scalars(_LIVE_DEFINITION, {"key": key}).first()
+    return session.scalars(select(ProcessDefinition)
+                           .where(ProcessDefinition.key == key, ProcessDefinition.version == version)).first()
 
 
 def get_definition(session: Session, key: str, version: int | None = None) -> ProcessDefinition:
