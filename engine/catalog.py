@@ -218,8 +218,8 @@ def _process_catalog(process: etree._Element, messages: dict, problems: Problems
         problems.add(process, "process has no start event")
     from .messages import annotate  # who may send each message, and what it may carry
     annotate(process, catalog, problems)
+    fields = {f["id"]: f for a in catalog["activities"].values() for f in a.get("form", [])}
     for timer in catalog["timers"]:
-        fields = {f["id"]: f for a in catalog["activities"].values() for f in a.get("form", [])}
         error = timer_error(timer["kind"], timer["text"], fields)
         if error:
             problems.add(None, f"timer {timer['kind']}: {error}", timer["line"])
