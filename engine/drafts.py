@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from . import audit
 from .errors import Conflict, DeploymentRejected, NotAllowed
 from .models import DefinitionPublication, ProcessDefinition
-from .queries import find_definition, get_definition, iso
+from .queries import find_definition, get_definition, iso, live_definition_id
 from .users import Actor
 from .versions import diff_xml
 
@@ -26,17 +26,17 @@ REVIEW_GROUPS = ("designer", "manager")
 
 def version_states(session: Session, key: str) -> dict[int, dict[str, Any]]:
     """version -> {"status": "draft" | "live" | "published", "publishedAt", "publishedBy"}."""
-    live = find_definition(session, key)
+    live_id = live_definition_id(session, key)
     rows = session.execute(
-        select(ProcessDefinition.version, ProcessDefinition.deployed_at, DefinitionPublication)
+        select(ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.deployed_at, DefinitionPublication)
         .outerjoin(DefinitionPublication, DefinitionPublication.definition_id == ProcessDefinition.id)
         .where(ProcessDefinition.key == key)).all()
     states = {}
-    for version, deployed_at, pub in rows:
+    for definition_id, version, deployed_at, pub in rows:
         if pub is not None and pub.status == "draft":
             status = "draft"
         else:
-            status = "live" if live is not None and live.version == version else "published"
+            status = "live" if definition_id == live_id else "published"
         states[version] = {"status": status,
                            "publishedAt": iso(pub.published_at if pub and pub.published_at else
                                               (None if pub else deployed_at)),
