@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
+from .db import backend
 from .models import AuditRecord
 
 GENESIS = "0" * 64
@@ -146,7 +147,7 @@ def _write(session: Session, pending: list[SimpleNamespace]) -> None:
     streams: dict[str, list[SimpleNamespace]] = {}
     for record in pending:
         streams.setdefault(record.stream, []).append(record)
-    dialect = session.get_bind().dialect.name
+    dialect = backend(session)
     for stream in sorted(streams, key=_stream_order):
         records = streams[stream]
         k = len(records)

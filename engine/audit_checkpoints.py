@@ -25,12 +25,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from .audit import _canonical_time, canonical_json
 from .audit_keys import SigningKey, verify_signature
 from .config import Settings
+from .db import INSERTS, backend
 from .models import AuditCheckpoint, AuditCheckpointed, AuditStream
 
 CHECKPOINT_GENESIS = hashlib.sha256(b"releasedesk-audit-checkpoints").hexdigest()
@@ -80,8 +80,7 @@ def _changed_heads(session: Session) -> list[tuple[str, int, str]]:
 
 
 def _remember(session: Session, heads: list[tuple[str, int, str]]) -> None:
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(AuditCheckpointed)
+    stmt = INSERTS[backend(session)](AuditCheckpointed)
     stmt = stmt.on_conflict_do_update(index_elements=[AuditCheckpointed.stream],
                                       set_={"length": stmt.excluded.length, "hash": stmt.excluded.hash})
     session.execute(stmt, [{"stream": s, "length": n, "hash": x} for s, n, x in heads])

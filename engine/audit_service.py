@@ -25,6 +25,7 @@ from .audit_checkpoints import (
 )
 from .audit_keys import MISSING_KEY_HELP, SigningKey, load_signing_key, require_signing_key, trusted_keys
 from .audit_verify import VerifyResult, verify
+from .db import is_postgres
 
 if TYPE_CHECKING:
     from . import ReleaseDesk
@@ -105,7 +106,7 @@ class AuditService:
         if path is not None:  # read before the database, so a checkpoint written meanwhile is not "deleted"
             exported = read_exported(path) if path.exists() else []
         with self.desk.read() as s:
-            if s.get_bind().dialect.name == "postgresql":  # one snapshot for every query (SQLite's reads have one)
+            if is_postgres(s):  # one snapshot for every query (SQLite's reads have one)
                 s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             result = verify(s, instance_id, keys=keys, exported=exported, export_source=str(path))
         if path is None:

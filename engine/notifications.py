@@ -30,7 +30,6 @@ from .models import (
     UserGroup,
 )
 
-MODES = ("immediate", "digest", "off")
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 DUE_SOON = timedelta(hours=1)

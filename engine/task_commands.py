@@ -18,7 +18,7 @@ from .errors import (
     WorkflowFailure,
 )
 from .forms import validate_form
-from .models import DisclosureEntry
+from .models import DisclosureEntry, HumanTask, ProcessInstance
 from .projections import projection
 from .specs import load_state
 from .steps import Steps
@@ -29,26 +29,28 @@ DISCLOSURE_FIELDS = ("published_urls", "recipients", "transmission_method", "att
 
 class TaskCommands(Steps):
     def claim(self, session: Session, task_id: str, actor: Actor) -> dict[str, Any]:
-        row, instance = self._locked_task(session, task_id)
-        if not actor.in_any(row.candidate_group_list):
-            raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}")
-        if row.assignee and row.assignee != actor.username:
-            raise TaskClaimed(f"task is claimed by {row.assignee}", {"assignee": row.assignee})
+        row, instance = self._task_to_hold(session, task_id, actor)
         if row.assignee != actor.username:
             row.assignee = actor.username
             self._audit_task(session, instance, row, actor, "claim", {})
         return {"id": row.id, "assignee": row.assignee}
 
     def unclaim(self, session: Session, task_id: str, actor: Actor) -> dict[str, Any]:
+        row, instance = self._task_to_hold(session, task_id, actor)
+        if row.assignee:
+            row.assignee = None
+            self._audit_task(session, instance, row, actor, "unclaim", {})
+        return {"id": row.id, "assignee": None}
+
+    def _task_to_hold(self, session: Session, task_id: str, actor: Actor) -> tuple[HumanTask, ProcessInstance]:
+        """The locked task and its case, for claim and unclaim: the actor must be in the task's
+        groups, and the task free or already theirs."""
         row, instance = self._locked_task(session, task_id)
         if not actor.in_any(row.candidate_group_list):
             raise NotAllowed(f"task {row.activity_id} is for {row.candidate_groups}")
         if row.assignee and row.assignee != actor.username:
             raise TaskClaimed(f"task is claimed by {row.assignee}", {"assignee": row.assignee})
-        if row.assignee:
-            row.assignee = None
-            self._audit_task(session, instance, row, actor, "unclaim", {})
-        return {"id": row.id, "assignee": None}
+        return row, instance
 
     def take_over(self, session: Session, task_id: str, actor: Actor, *,
                   expected: str | None = None) -> dict[str, Any]:
