@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import event, insert, text
 from sqlalchemy.orm import Session
 
-from .db import backend
+from .db import as_utc, backend
 from .models import AuditRecord
 
 GENESIS = "0" * 64
@@ -32,9 +32,7 @@ GENERAL_STREAMS = 16  # case-less records spread over this many streams, so none
 
 
 def _canonical_time(at: datetime) -> str:
-    if at.tzinfo is None:  # SQLite hands back naive datetimes; they were written as UTC
-        at = at.replace(tzinfo=timezone.utc)
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_utc(at).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def canonical_json(body: Any) -> bytes:

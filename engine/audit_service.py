@@ -4,7 +4,7 @@ worker does, so the CLI, the worker loop and the managers' page call the same co
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from .audit_checkpoints import (
 )
 from .audit_keys import MISSING_KEY_HELP, SigningKey, load_signing_key, require_signing_key, trusted_keys
 from .audit_verify import VerifyResult, verify
-from .db import is_postgres
+from .db import as_utc, is_postgres
 
 if TYPE_CHECKING:
     from . import ReleaseDesk
@@ -64,7 +64,7 @@ class AuditService:
         try:
             with self.desk.transaction() as s:
                 last = last_checkpoint(s)
-                if min_age is not None and last is not None and _aware(last.at) > now - min_age:
+                if min_age is not None and last is not None and as_utc(last.at) > now - min_age:
                     return None
                 check_last_is_signed(last, self.trusted_keys())
                 check_export_not_ahead(s, self.settings)
@@ -127,6 +127,3 @@ class AuditService:
             result.notes.append(f"checkpoint {cp['id']} signed by {cp['key']}{where}")
         return result
 
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)

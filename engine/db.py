@@ -22,6 +22,7 @@ fresh connection (or answers 503)."""
 from __future__ import annotations
 
 import threading
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -157,6 +158,14 @@ def read_only(engine: Engine) -> Engine:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A datetime read back from the database as an aware UTC one: SQLite returns naive
+    datetimes, which were written as UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
 
 
 def is_postgres(session: Session) -> bool:

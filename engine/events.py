@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .db import as_utc
 from .models import AuditRecord, ProcessInstance
 from .queries import READ_ALL_GROUPS, audit_summary, visible_to
 from .users import Actor
@@ -25,9 +26,6 @@ GAP_PATIENCE = timedelta(seconds=60)
 WINDOW = 5000  # sequence numbers examined per call for gaps
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
 
 def settled_through(session: Session, after: int, now: datetime) -> int:
     """The highest seq such that every record from `after` up to it is committed (or its gap is
@@ -36,7 +34,7 @@ def settled_through(session: Session, after: int, now: datetime) -> int:
                            .order_by(AuditRecord.seq).limit(WINDOW)).all()
     horizon = after
     for seq, at in rows:
-        if seq != horizon + 1 and _aware(at) > now - GAP_PATIENCE:
+        if seq != horizon + 1 and as_utc(at) > now - GAP_PATIENCE:
             break  # an earlier record may still be committing
         horizon = seq
     return horizon

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .db import as_utc
 from .errors import Conflict, EngineError, InvalidForm
 from .models import IdempotencyRecord
 from .users import Actor
@@ -42,9 +43,6 @@ def check_key(key: str) -> str:
     return key
 
 
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
 
 def replay(session: Session, actor: Actor, key: str, request_hash: str, now: datetime
            ) -> tuple[int, dict[str, Any]] | None:
@@ -53,7 +51,7 @@ def replay(session: Session, actor: Actor, key: str, request_hash: str, now: dat
                                                          IdempotencyRecord.key == key))
     if row is None:
         return None
-    if _aware(row.created_at) < now - TTL:
+    if as_utc(row.created_at) < now - TTL:
         session.delete(row)
         session.flush()
         return None

@@ -8,7 +8,7 @@ on the dashboard and the case page and may retry it by hand after a fix (audited
 resolves it."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .config import Settings
+from .db import as_utc
 from .errors import NotAllowed, NotFound
 from .models import Incident, ProcessInstance, Subscription
 from .queries import iso
@@ -37,7 +38,7 @@ def open_incident(session: Session, instance_id: int, kind: str = "timer") -> In
 
 def backing_off(incident: Incident | None, now: datetime) -> bool:
     """True while the case's open incident waits for its next retry: the worker leaves the case alone."""
-    return incident is not None and incident.next_retry_at is not None and _aware(incident.next_retry_at) > now
+    return incident is not None and incident.next_retry_at is not None and as_utc(incident.next_retry_at) > now
 
 
 def record_failure(session: Session, instance_id: int, error: BaseException, now: datetime,
@@ -124,6 +125,3 @@ def _waiting_activity(session: Session, instance_id: int) -> str | None:
     return session.scalar(select(Subscription.activity_id).where(Subscription.instance_id == instance_id,
                                                                  Subscription.kind == "timer").limit(1))
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -19,6 +19,7 @@ from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from .compaction import compact, pruned_activities
+from .db import as_utc
 from .expressions import evaluate
 from .models import ActivityPosition, HumanTask, HumanTaskGroup, ProcessInstance, Subscription
 from .specs import dump_state
@@ -106,13 +107,7 @@ def stored_projection(session: Session, instance_id: int) -> Projection:
                                      Subscription.due_at).where(Subscription.instance_id == instance_id)).all()
     positions = session.scalars(select(ActivityPosition.activity_id)
                                 .where(ActivityPosition.instance_id == instance_id)).all()
-    return Projection(frozenset(ready), frozenset((k, n, a, _utc(d)) for k, n, a, d in waiting), frozenset(positions))
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:  # SQLite returns naive datetimes; they were written as UTC
-        return value.replace(tzinfo=timezone.utc)
-    return value
+    return Projection(frozenset(ready), frozenset((k, n, a, as_utc(d)) for k, n, a, d in waiting), frozenset(positions))
 
 
 def apply_state(instance: ProcessInstance, workflow: BpmnWorkflow, now: datetime, catalog: dict[str, Any]) -> None:

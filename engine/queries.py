@@ -12,6 +12,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, true
 from sqlalchemy.orm import Session, defer
 
+from .db import as_utc
 from .errors import NotAllowed, NotFound
 from .forms import options_for
 from .models import (
@@ -34,9 +35,7 @@ _SEEN = TaskState.COMPLETED | TaskState.READY | TaskState.WAITING | TaskState.ST
 def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return as_utc(value).astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 _definitions, _publications = ProcessDefinition.__table__, DefinitionPublication.__table__

@@ -6,12 +6,13 @@ shaped for the indexes in models.py; tests/engine/test_query_plans.py holds them
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session
 
+from .db import as_utc
 from .models import (
     ActivityPosition,
     DisclosureEntry,
@@ -27,13 +28,6 @@ REMOVAL_ACTIVITIES = ("remove_appeal", "archive_or_remove")
 #: Tasks whose lateness is a removal past `removal_sla` (the dashboard lists them apart).
 REMOVAL_DUE_ACTIVITIES = ("remove_appeal",)
 INSTANCE_STATES = ("active", "completed", "cancelled")
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they were written as UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
 
 
 # -- the case list -----------------------------------------------------------------------------
@@ -115,7 +109,7 @@ def overdue_tasks(session: Session, now: datetime, limit: int = 200) -> list[dic
     out = []
     for t in rows:
         item = task_summary(t)
-        item["overdueHours"] = round((now - _aware(t.due_at)).total_seconds() / 3600, 1)
+        item["overdueHours"] = round((now - as_utc(t.due_at)).total_seconds() / 3600, 1)
         item["removal"] = t.activity_id in REMOVAL_DUE_ACTIVITIES
         out.append(item)
     return out
@@ -134,7 +128,7 @@ def live_publications(session: Session, now: datetime, limit: int = 200) -> list
         .order_by(published).limit(limit))
     out = []
     for instance_id, key, business_key, at in rows:
-        at = _aware(at)
+        at = as_utc(at)
         out.append({"id": instance_id, "key": key, "businessKey": business_key, "publishedAt": iso(at),
                     "ageDays": round((now - at).total_seconds() / 86400, 1)})
     return out

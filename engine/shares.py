@@ -11,13 +11,14 @@ import hashlib
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import audit
+from .db import as_utc
 from .errors import Conflict, EngineError, InvalidForm, NotAllowed, NotFound
 from .models import DisclosureEntry, MediaCitation, MediaItem, ProcessInstance, ShareLink
 from .queries import instance_view, iso, readable_instance, visible_to
@@ -43,9 +44,6 @@ class IssuedLink:
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def released(session: Session, instance_id: int) -> bool:
@@ -135,7 +133,7 @@ def open_link(session: Session, token: str, now: datetime) -> ShareLink:
         raise NotFound("This link is not valid.")
     if link.revoked_at is not None:
         raise LinkClosed("This link has been withdrawn by the police force that sent it.")
-    if _aware(link.expires_at) <= now:
+    if as_utc(link.expires_at) <= now:
         raise LinkClosed("This link has expired. Ask the press office that sent it for a new one.")
     return link
 
@@ -165,7 +163,7 @@ def _log(session, link, actor_name, group, now, action, description, data, media
 
 
 def link_view(link: ShareLink, now: datetime) -> dict[str, Any]:
-    state = ("revoked" if link.revoked_at else "expired" if _aware(link.expires_at) <= now else "active")
+    state = ("revoked" if link.revoked_at else "expired" if as_utc(link.expires_at) <= now else "active")
     return {"id": link.id, "processInstanceId": link.instance_id, "businessKey": link.business_key,
             "recipient": link.recipient, "recipientKind": link.recipient_kind, "digests": link.digests,
             "watermark": link.watermark, "createdBy": link.created_by, "createdAt": iso(link.created_at),

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from .db import as_utc
 from .models import WebSession
 
 TOUCH_EVERY = timedelta(seconds=60)
@@ -22,9 +23,6 @@ TOUCH_EVERY = timedelta(seconds=60)
 def _digest(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
 def open_session(session: Session, username: str, at: datetime, address: str | None, via: str = "password") -> str:
@@ -43,9 +41,9 @@ def live_session(session: Session, session_id: str, at: datetime, idle: timedelt
     row = session.get(WebSession, _digest(session_id))
     if row is None or row.ended_at is not None:
         return None
-    if at - _aware(row.last_seen_at) > idle or at - _aware(row.created_at) > lifetime:
+    if at - as_utc(row.last_seen_at) > idle or at - as_utc(row.created_at) > lifetime:
         return None
-    return row.username, at - _aware(row.last_seen_at) > TOUCH_EVERY
+    return row.username, at - as_utc(row.last_seen_at) > TOUCH_EVERY
 
 
 def touch(session: Session, session_id: str, at: datetime) -> None:
