@@ -9,27 +9,21 @@ in one transaction each. Prints cases/s and p50/p99 latency per request kind for
 from __future__ import annotations
 
 import argparse
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
 
-from engine import Actor, ReleaseDesk, load_settings  # noqa: E402
+from engine import Actor, ReleaseDesk  # noqa: E402
 from engine import queries as q  # noqa: E402
-from engine.users import create_user  # noqa: E402
-from tests.bench.common import PASSWORD, Client  # noqa: E402
+from tests.bench.common import Client, bench_desk, free_port  # noqa: E402
 from web.app import create_app  # noqa: E402
-from web.demo import LEGAL_CLEAR, sample_png  # noqa: E402
+from web.demo import LEGAL_CLEAR  # noqa: E402
 
 APPROVE = {"decision": "approve", "rationale": "Necessary and proportionate", "risk_assessment": "Low",
            "images_verified": True, "lawful_necessary_proportionate": True}
@@ -125,44 +119,18 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="rd-bench-"))
-    schema = None
-    if args.backend == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
-    else:
-        base = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        schema = f"rd_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = f"{base}?options=-csearch_path%3D{schema}"
-    settings = load_settings(database_url=url, media_dir=str(folder / "media"), secret_key="bench", testing=True)
-    desk = ReleaseDesk(settings)
-    desk.migrate()
-    with desk.transaction() as s:
-        desk.deploy_workflows(s)
-        for name, group in (("rita", "requester"), ("sam", "sio"), ("cat", "ccd")):
-            create_user(s, name, PASSWORD, [group])
-        digest = desk.runtime.media.store(s, sample_png(), "bench.png", "rita", desk.clock()).digest
-    print(f"backend: {args.backend}; cases: {args.cases}")
-    run_direct(desk, digest, args.cases)
+    with bench_desk(args.backend) as (desk, digest):
+        print(f"backend: {args.backend}; cases: {args.cases}")
+        run_direct(desk, digest, args.cases)
 
-    from waitress.server import create_server
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = create_server(create_app(settings, desk=desk), host="127.0.0.1", port=port, threads=4)
-    threading.Thread(target=server.run, daemon=True).start()
-    try:
-        run_http(port, digest, args.cases)
-    finally:
-        server.close()
-        desk.dispose()
-        shutil.rmtree(folder, ignore_errors=True)
-        if schema:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-
+        from waitress.server import create_server
+        port = free_port()
+        server = create_server(create_app(desk.settings, desk=desk), host="127.0.0.1", port=port, threads=4)
+        threading.Thread(target=server.run, daemon=True).start()
+        try:
+            run_http(port, digest, args.cases)
+        finally:
+            server.close()
 
 if __name__ == "__main__":
     main()

@@ -11,8 +11,8 @@ from engine import Actor
 from engine.deployment import deploy
 from tests.engine.test_pathway_wanted_person import live_appeal
 
-from .axe import AXE, DESKTOP, PHONE, describe, run_axe, sideways_scroll
-from .conftest import PASSWORD, ROOT, screenshot
+from .axe import AXE, axe_page, check_pages, describe, run_axe
+from .conftest import ROOT, login, screenshot
 from .test_inbox_browser import start_case
 
 ACTORS = {"requester": Actor("rita", frozenset({"requester"})), "oic": Actor("olly", frozenset({"oic"})),
@@ -38,14 +38,6 @@ def seeded(live_desk):
         from engine import queries as q
         task_id = q.list_tasks(s, Actor("olly", frozenset({"oic"})))[0]["id"]
     return {"case": case.id, "task": task_id}
-
-
-def sign_in(page, username: str) -> None:
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/inbox")
 
 
 def pages_for(seeded) -> list[tuple[str | None, str, str, str | None]]:
@@ -79,37 +71,15 @@ def pages_for(seeded) -> list[tuple[str | None, str, str, str | None]]:
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_every_page_kind_passes_axe_and_fits_a_phone(browser, live_server, seeded, size):
-    viewport = DESKTOP if size == "desktop" else PHONE
-    context = browser.new_context(viewport=viewport, base_url=live_server, bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    failures, user = [], None
-    try:
-        for who, name, path, ready in pages_for(seeded):
-            if who != user:
-                context.clear_cookies()
-                if who:
-                    sign_in(page, who)
-                user = who
-            page.goto(path)
-            if ready:
-                page.wait_for_selector(ready)
-            violations = run_axe(page)
-            if violations:
-                failures.append(f"{name} ({path}): {describe(violations)}")
-            if size == "phone" and sideways_scroll(page) > 0:
-                failures.append(f"{name} ({path}) scrolls sideways by {sideways_scroll(page)} px at 390 px")
-            screenshot(page, f"a11y-{name}-{size}")
+    with axe_page(browser, live_server, size) as page:
+        failures = check_pages(page, size, pages_for(seeded))
         # The refused start form: its error summary must pass too.
-        context.clear_cookies()
-        sign_in(page, "rita")
+        page.context.clear_cookies()
+        login(page, "rita")
         page.goto("/start/wanted_person")
         page.click("#start")
         page.wait_for_selector(".govuk-error-summary")
-        violations = run_axe(page)
-        if violations:
+        if violations := run_axe(page):
             failures.append(f"start with errors: {describe(violations)}")
         screenshot(page, f"a11y-start-errors-{size}")
-    finally:
-        context.close()
     assert not failures, "\n".join(failures)

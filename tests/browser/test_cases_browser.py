@@ -7,6 +7,15 @@ from tests.security.cases import live_wanted
 from .conftest import login, logout, screenshot
 
 
+def start_tribute_image(page, reference: str) -> None:
+    """Submit the tribute-image start form for Alex Example, with the family's consent."""
+    page.goto("/start/tribute_image")
+    page.fill("input[name=case_reference]", reference)
+    page.fill("input[name=deceased_name]", "Alex Example")
+    page.check("input[name=family_consent]")
+    page.click("#start")
+
+
 def test_oic_records_the_arrest_from_the_case_page_and_ccd_gets_the_removal(page, live_desk):
     case = live_wanted(live_desk, "WP-ARREST-1")
     login(page, "olly")
@@ -44,11 +53,7 @@ def test_oic_records_the_arrest_from_the_case_page_and_ccd_gets_the_removal(page
 
 def test_requester_follows_a_case_from_start_to_decision(page, live_desk):
     login(page, "rita")
-    page.goto("/start/tribute_image")
-    page.fill("input[name=case_reference]", "TR-FOLLOW-1")
-    page.fill("input[name=deceased_name]", "Alex Example")
-    page.check("input[name=family_consent]")
-    page.click("#start")
+    start_tribute_image(page, "TR-FOLLOW-1")
     page.wait_for_url("**/inbox")
     page.click("nav >> text=My cases")
     row = page.locator("#my-cases tr[data-case=TR-FOLLOW-1]")
@@ -57,11 +62,7 @@ def test_requester_follows_a_case_from_start_to_decision(page, live_desk):
     assert "OIC or family liaison officer" in row.inner_text()
     screenshot(page, "cases-05-requester-my-cases-waiting")
     # the same reference again is refused, with a link to the case
-    page.goto("/start/tribute_image")
-    page.fill("input[name=case_reference]", "tr-follow-1")
-    page.fill("input[name=deceased_name]", "Alex Example")
-    page.check("input[name=family_consent]")
-    page.click("#start")
+    start_tribute_image(page, "tr-follow-1")
     page.wait_for_selector("h1:has-text('already in use')")
     page.click("#existing-case")
     page.wait_for_selector("h1:has-text('TR-FOLLOW-1')")

@@ -10,9 +10,7 @@ from tests.conftest import ACTORS
 from tests.engine.driver import Case, media
 from tests.engine.test_pathway_wanted_person import APPROVE, PUBLISH, START
 
-from .axe import AXE, DESKTOP, PHONE, describe, run_axe, sideways_scroll
-from .conftest import screenshot
-from .test_accessibility import sign_in
+from .axe import AXE, axe_page, check_pages, describe, run_axe
 
 pytestmark = pytest.mark.browser
 REFERENCE = {"system": "Evidence.com", "id": "BWV-2026-000123", "sha256": "ab" * 32,
@@ -37,35 +35,16 @@ def seeded(live_desk):
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_share_and_evidence_pages_pass_axe_and_fit_a_phone(browser, live_server, seeded, size):
-    context = browser.new_context(viewport=DESKTOP if size == "desktop" else PHONE, base_url=live_server,
-                                  bypass_csp=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
     pages = [(None, "share-link", f"/share/{seeded['token']}", "#conditions"),
              ("cat", "shares", "/shares", "#released-cases"),
              ("cat", "case-shares", f"/instances/{seeded['case']}/shares", "#recipient"),
              ("olly", "task-evidence", f"/tasks/{seeded['task']}", "#evidence-references")]
-    failures, user = [], "nobody"
-    try:
-        for who, name, path, ready in pages:
-            if who != user:
-                context.clear_cookies()
-                if who:
-                    sign_in(page, who)
-                user = who
-            page.goto(path)
-            page.wait_for_selector(ready)
-            if violations := run_axe(page):
-                failures.append(f"{name}: {describe(violations)}")
-            if size == "phone" and sideways_scroll(page) > 0:
-                failures.append(f"{name} scrolls sideways by {sideways_scroll(page)} px at 390 px")
-            screenshot(page, f"a11y-{name}-{size}")
-        context.clear_cookies()  # the recipient's refusal: downloading before accepting
+    with axe_page(browser, live_server, size) as page:
+        failures = check_pages(page, size, pages)
+        page.context.clear_cookies()  # the recipient's refusal: downloading before accepting
         page.goto(f"/share/{seeded['token']}")
         page.click("form button[type=submit]")
         page.wait_for_selector("#share-error")
         if violations := run_axe(page):
             failures.append(f"share-link refused: {describe(violations)}")
-    finally:
-        context.close()
     assert not failures, "\n".join(failures)

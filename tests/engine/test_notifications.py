@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -18,6 +17,7 @@ from engine import Actor, InvalidForm, ReleaseDesk
 from engine import notifications as notes
 from engine.models import Notification
 from engine.users import create_user
+from tests.browser.conftest import _free_port
 
 from .driver import Case, media
 from .test_pathway_wanted_person import APPROVE, PUBLISH, START
@@ -41,12 +41,6 @@ class Inbox:
 
     def subjects(self, to: str | None = None) -> list[str]:
         return [m["Subject"] for m in self.messages if to is None or to in m["X-Envelope-To"]]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

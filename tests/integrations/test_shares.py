@@ -4,7 +4,6 @@ from where; expired and revoked links refused; a watermarked image differs from 
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -13,6 +12,7 @@ from PIL import Image, ImageChops
 from engine.models import DisclosureEntry, ShareLink
 from tests.engine.driver import LEGAL_CLEAR
 from tests.web.test_inbox import login
+from tests.web.test_inbox import token as csrf
 
 from .conftest import jpeg_bytes
 from .test_api_integrations import APPROVE, PUBLISH, REFERENCE, START
@@ -30,10 +30,6 @@ def released_case(api, business_key="WP-SH-1"):
         task = api.get(f"/api/tasks?businessKey={business_key}", user).get_json()[0]
         assert api.post(f"/api/tasks/{task['id']}/complete", user, json={"variables": values}).status_code == 200
     return case_id, photo["digest"], jpeg
-
-
-def csrf(client, path):
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
 
 
 def test_share_link_created_downloaded_logged_then_expired_and_revoked(api, desk, app):

@@ -1,13 +1,13 @@
 """Security tests: each one is an attack or a hostile value that once hurt the service."""
 from __future__ import annotations
 
-import socket
 import threading
 
 import pytest
 
 from engine import SYSTEM
 from engine.deployment import deploy
+from tests.browser.conftest import _free_port
 
 
 @pytest.fixture
@@ -17,12 +17,6 @@ def deploy_xml(desk):
         with desk.transaction() as s:
             return deploy(s, [(name, content)], SYSTEM, desk.clock(), source="test")
     return _deploy
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,49 +33,43 @@ def _start_refused(desk, actors, key: str) -> CommandLimitExceeded:
     return refused.value
 
 
-def _patient(desk) -> ReleaseDesk:
-    """The default bounds except time, so a busy test machine cannot turn one bound into another."""
-    return ReleaseDesk(desk.settings.with_overrides(command_max_seconds=300))
+@contextmanager
+def _bounded(desk, **bounds) -> Iterator[ReleaseDesk]:
+    """A second desk on the same database with other command bounds. The default bounds except time
+    (300 s), so a busy test machine cannot turn one bound into another."""
+    other = ReleaseDesk(desk.settings.with_overrides(**{"command_max_seconds": 300, **bounds}))
+    try:
+        yield other
+    finally:
+        other.dispose()
 
 
 def test_a_runaway_loop_stops_at_the_step_bound(desk, deploy_xml, actors):
     deploy_xml("runaway_loop.bpmn", (BPMN / "runaway_loop.bpmn").read_bytes())
-    patient = _patient(desk)
-    try:
+    with _bounded(desk) as patient:
         assert _start_refused(patient, actors, "runaway_loop").details == {"limit": "engine_steps", "max": 500}
-    finally:
-        patient.dispose()
 
 
 def test_a_loop_too_deep_to_follow_is_never_marked_completed(desk, deploy_xml, actors):
     """Past 1000 tasks deep SpiffWorkflow no longer sees the loop's tasks and reports the workflow as
     finished; with the step bound lifted, the case must still fail rather than be "completed"."""
     deploy_xml("runaway_loop.bpmn", (BPMN / "runaway_loop.bpmn").read_bytes())
-    lifted = ReleaseDesk(desk.settings.with_overrides(command_max_steps=100_000, command_max_seconds=300))
-    try:
+    with _bounded(desk, command_max_steps=100_000) as lifted:
         assert _start_refused(lifted, actors, "runaway_loop").details["limit"] == "depth"
-    finally:
-        lifted.dispose()
 
 
 def test_ten_thousand_parallel_branches_stop_at_the_task_bound(desk, deploy_xml, actors):
     deploy_xml("wide.bpmn", wide_parallel(10_000))
-    patient = _patient(desk)
-    try:
+    with _bounded(desk) as patient:
         assert _start_refused(patient, actors, "wide_parallel").details == {"limit": "tasks_created", "max": 5000}
-    finally:
-        patient.dispose()
 
 
 def test_a_parallel_loop_that_doubles_itself_stops_at_the_time_bound(desk, deploy_xml, actors):
     deploy_xml("doubling_loop.bpmn", (BPMN / "doubling_loop.bpmn").read_bytes())
-    quick = ReleaseDesk(desk.settings.with_overrides(command_max_seconds=1, command_max_steps=100_000))
-    try:
+    with _bounded(desk, command_max_seconds=1, command_max_steps=100_000) as quick:
         started = time.monotonic()
         assert _start_refused(quick, actors, "doubling_loop").details == {"limit": "seconds", "max": 1}
         assert time.monotonic() - started < 30
-    finally:
-        quick.dispose()
 
 
 def test_reads_answer_within_a_second_while_a_pathological_diagram_runs(web_desk, serve):

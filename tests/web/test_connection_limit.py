@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from .test_multiprocess import free_port, wait_for_http
+from tests.browser.conftest import _free_port
+
+from .test_multiprocess import wait_for_http
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def serve(web_template, tmp_path, *options: str) -> tuple[subprocess.Popen, int]:
     db = tmp_path / "web.db"
     shutil.copyfile(web_template, db)
-    port = free_port()
+    port = _free_port()
     env = {**os.environ, "RELEASEDESK_DATABASE_URL": f"sqlite:///{db}", "RELEASEDESK_SECRET_KEY": "test-secret",
            "RELEASEDESK_MEDIA_DIR": str(tmp_path / "media"), "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--no-worker", "--port", str(port), *options],

@@ -17,6 +17,7 @@ import pytest
 
 from engine import ReleaseDesk
 from engine.users import create_user
+from tests.browser.conftest import _free_port
 from tests.conftest import PASSWORD, _settings
 from web.app import create_app
 
@@ -42,12 +43,6 @@ class HttpApi:
             return response.status, json.loads(response.read() or b"null")
         finally:
             conn.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_http(port: int, server: subprocess.Popen, seconds: float = 25) -> None:
@@ -87,7 +82,7 @@ def pg_desk(db_url, tmp_path):
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_two_web_processes_give_one_success_and_409_for_the_rest(pg_desk, db_url, tmp_path):
-    port = free_port()
+    port = _free_port()
     env = {**os.environ, "RELEASEDESK_DATABASE_URL": db_url, "RELEASEDESK_SECRET_KEY": "test-secret",
            "RELEASEDESK_MEDIA_DIR": str(tmp_path / "media"), "PYTHONPATH": str(ROOT)}
     server = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--workers", "2", "--threads", "4",

@@ -19,6 +19,14 @@ WANTED = {"summary": "Wanted", "person_description": "Male", "offence": "Theft",
           "necessity_justification": "Evading arrest"}
 
 
+def claimed_by_sam(api, desk) -> str:
+    """Case WP-1 started and its approval task claimed by sam (an SIO); returns the task's id."""
+    start_wanted(api, desk, "WP-1")
+    task = api.get("/api/tasks", "sam").get_json()[0]["id"]
+    assert api.post(f"/api/tasks/{task}/claim", "sam").status_code == 200
+    return task
+
+
 def test_start_form_speaks_plain_english(client):
     login(client, "rita")
     html = client.get("/start/wanted_person").get_data(as_text=True)
@@ -95,9 +103,7 @@ def test_saved_views_are_per_person(client, api, desk):
 
 
 def test_take_over_after_confirming_is_audited_and_tells_the_holder(client, api, desk):
-    start_wanted(api, desk, "WP-1")
-    task = api.get("/api/tasks", "sam").get_json()[0]["id"]
-    assert api.post(f"/api/tasks/{task}/claim", "sam").status_code == 200
+    task = claimed_by_sam(api, desk)
     login(client, "olly")
     page = client.get(f"/tasks/{task}").get_data(as_text=True)
     assert 'id="held-by-other"' in page and "sam" in page and "is working on this task, since" in page
@@ -124,9 +130,7 @@ def test_take_over_after_confirming_is_audited_and_tells_the_holder(client, api,
 
 
 def test_only_the_tasks_groups_may_take_over(client, api, desk):
-    start_wanted(api, desk, "WP-1")
-    task = api.get("/api/tasks", "sam").get_json()[0]["id"]
-    api.post(f"/api/tasks/{task}/claim", "sam")
+    task = claimed_by_sam(api, desk)
     login(client, "cat")
     r = client.post(f"/tasks/{task}/take-over", data={"csrf_token": token(client, "/inbox"), "holder": "sam"})
     assert r.status_code == 403
@@ -134,9 +138,7 @@ def test_only_the_tasks_groups_may_take_over(client, api, desk):
 
 
 def test_manager_assigns_to_a_named_person_of_the_right_group(client, api, desk):
-    start_wanted(api, desk, "WP-1")
-    task = api.get("/api/tasks", "sam").get_json()[0]["id"]
-    api.post(f"/api/tasks/{task}/claim", "sam")
+    task = claimed_by_sam(api, desk)
     login(client, "max")
     page = client.get(f"/tasks/{task}").get_data(as_text=True)
     assert '<option value="olly"' in page and '<option value="cat"' not in page  # only the task's groups
@@ -203,9 +205,7 @@ def test_accessibility_statement_is_public(client):
 
 
 def test_api_take_over_and_assign(api, desk):
-    start_wanted(api, desk, "WP-1")
-    task = api.get("/api/tasks", "sam").get_json()[0]["id"]
-    api.post(f"/api/tasks/{task}/claim", "sam")
+    task = claimed_by_sam(api, desk)
     assert api.post(f"/api/tasks/{task}/take-over", "cat", json={}).status_code == 403
     r = api.post(f"/api/tasks/{task}/take-over", "olly", json={"holder": "sam"})
     assert r.status_code == 200 and r.get_json() == {"id": task, "assignee": "olly", "previous": "sam"}
