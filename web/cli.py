@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 import threading
 from datetime import datetime, timezone
@@ -193,7 +192,7 @@ def cmd_migrate(args) -> int:
     from engine.migration import migrate_cases
 
     desk = _desk()
-    actor = Actor(f"cli:{getpass.getuser()}", frozenset({"manager"}))
+    actor = Actor(cli_auth.operator(), frozenset({"manager"}))
     to_version = args.to or args.source + 1
 
     def progress(p):

@@ -4,6 +4,7 @@ Every change is recorded in the audit trail as done by `cli:<operating-system us
 runs these commands has the server's configuration, not a Release Desk account."""
 from __future__ import annotations
 
+import functools
 import getpass
 import sys
 
@@ -32,6 +33,17 @@ def _fail(exc: EngineError) -> int:
     return 1
 
 
+def _reports_engine_errors(command):
+    """A command whose engine call is refused prints `error: ...` and exits 1, no traceback."""
+    @functools.wraps(command)
+    def run(args) -> int:
+        try:
+            return command(args)
+        except EngineError as exc:
+            return _fail(exc)
+    return run
+
+
 def _read_password(args) -> str | None:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\n")
@@ -42,67 +54,57 @@ def _read_password(args) -> str | None:
     return password
 
 
+@_reports_engine_errors
 def cmd_user_add(args) -> int:
     desk = _desk()
     password = None if args.no_password else _read_password(args)
     if password is None and not args.no_password:
         return 1
-    try:
-        with desk.transaction() as s:
-            user = create_user(s, args.name, password, args.group, args.display_name or "", audit_by=operator())
-            name = user.username
-    except EngineError as exc:
-        return _fail(exc)
+    with desk.transaction() as s:
+        user = create_user(s, args.name, password, args.group, args.display_name or "", audit_by=operator())
+        name = user.username
     print(f"user {name} created in {', '.join(sorted(set(args.group)))}")
     return 0
 
 
+@_reports_engine_errors
 def cmd_user_groups(args) -> int:
     desk = _desk()
-    try:
-        with desk.transaction() as s:
-            user = set_groups(s, args.name, args.group, audit_by=operator())
-            print(f"user {user.username}: {', '.join(user.group_names)}")
-    except EngineError as exc:
-        return _fail(exc)
+    with desk.transaction() as s:
+        user = set_groups(s, args.name, args.group, audit_by=operator())
+        print(f"user {user.username}: {', '.join(user.group_names)}")
     return 0
 
 
+@_reports_engine_errors
 def cmd_user_password(args) -> int:
     desk = _desk()
     password = _read_password(args)
     if password is None:
         return 1
-    try:
-        with desk.transaction() as s:
-            user = set_password(s, args.name, password, audit_by=operator())
-            end_all_for(s, user.username, desk.clock())
-    except EngineError as exc:
-        return _fail(exc)
+    with desk.transaction() as s:
+        user = set_password(s, args.name, password, audit_by=operator())
+        end_all_for(s, user.username, desk.clock())
     print(f"password changed for {args.name}; their signed-in sessions were ended")
     return 0
 
 
+@_reports_engine_errors
 def cmd_user_active(args) -> int:
     desk = _desk()
-    try:
-        with desk.transaction() as s:
-            user = set_active(s, args.name, args.user_command == "enable", audit_by=operator())
-            if not user.active:
-                end_all_for(s, user.username, desk.clock())
-    except EngineError as exc:
-        return _fail(exc)
+    with desk.transaction() as s:
+        user = set_active(s, args.name, args.user_command == "enable", audit_by=operator())
+        if not user.active:
+            end_all_for(s, user.username, desk.clock())
     print(f"user {args.name} {'enabled' if args.user_command == 'enable' else 'disabled'}")
     return 0
 
 
+@_reports_engine_errors
 def cmd_token_add(args) -> int:
     desk = _desk()
-    try:
-        with desk.transaction() as s:
-            token = create_token(s, args.name, args.group, by=operator(), at=desk.clock())
-    except EngineError as exc:
-        return _fail(exc)
+    with desk.transaction() as s:
+        token = create_token(s, args.name, args.group, by=operator(), at=desk.clock())
     print(f"token {args.name} for {', '.join(sorted(set(args.group)))} (shown once; store it now):")
     print(token)
     return 0
@@ -121,13 +123,11 @@ def cmd_token_list(args) -> int:
     return 0
 
 
+@_reports_engine_errors
 def cmd_token_revoke(args) -> int:
     desk = _desk()
-    try:
-        with desk.transaction() as s:
-            revoke_token(s, args.name, by=operator(), at=desk.clock())
-    except EngineError as exc:
-        return _fail(exc)
+    with desk.transaction() as s:
+        revoke_token(s, args.name, by=operator(), at=desk.clock())
     print(f"token {args.name} revoked")
     return 0
 

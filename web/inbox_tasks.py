@@ -15,7 +15,7 @@ from engine.notifications import group_members
 from . import access_log
 from .auth import web_actor
 from .inbox import bp, desk, form_values, kept_media, media_of
-from .officer_text import display_value, due_in_words
+from .officer_text import due_in_words, name_decisions
 
 HOLD_ACTIONS = ("claim", "take_over", "assign")
 
@@ -37,9 +37,7 @@ def _case_context(session, instance) -> dict:
             if d not in digests:
                 digests.append(d)
     media = media_of(session, digests)
-    for r in history:  # decisions by their option names, never their ids
-        form = {f["id"]: f for f in catalog["activities"].get(r["activityId"] or "", {}).get("form", [])}
-        r["decisionName"] = display_value(r["decision"], form.get("decision")) if r["decision"] else None
+    name_decisions(history, catalog)
     return {"view": view, "summary": summary, "history": history, "trail": trail,
             "media": [media[d] for d in digests if d in media], "pathway": instance.definition.name,
             "activities": {a["id"]: a for a in catalog["activities"].values()},

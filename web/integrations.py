@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-ID = "int(max=2147483647)"  # route converter: ids past a 32-bit integer are unknown (404), never a database error
+ID_MAX = 2 ** 31 - 1
+ID = f"int(max={ID_MAX})"  # route converter: ids past a 32-bit integer are unknown (404), never a database error
 
 
 def register(app: Flask, csrf) -> None:

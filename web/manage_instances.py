@@ -25,7 +25,7 @@ from .manage_common import (
     require_design_reader,
     require_manager,
 )
-from .officer_text import display_value, humanise
+from .officer_text import display_value, humanise, name_decisions
 
 WAITING_TYPES = ("userTask", "intermediateCatchEvent", "boundaryEvent", "eventBasedGateway", "receiveTask")
 MANAGER = Actor("manager-view", frozenset({"manager"}))
@@ -91,9 +91,7 @@ def instance(instance_id: int):
     taken = reports.taken_flows(catalog["flows"], view["completedActivities"], active)
     names = {a["id"]: a["name"] for a in catalog["activities"].values()}
     fields = {f["id"]: f for a in catalog["activities"].values() for f in q.form_fields(a.get("form", []))}
-    for r in trail:  # decisions by their option names
-        form = {f["id"]: f for f in catalog["activities"].get(r["activityId"] or "", {}).get("form", [])}
-        r["decisionName"] = display_value(r["decision"], form.get("decision")) if r["decision"] else None
+    name_decisions(trail, catalog)
     variables = [(fields[k]["label"] if k in fields else humanise(k), display_value(v, fields.get(k)))
                  for k, v in sorted(view["variables"].items())]
     return render_template("manage/instance.html", view=view, active=active, taken=taken, trail=trail,

@@ -24,7 +24,7 @@ def bpmn_js_dist() -> Path | None:
     return next((p for p in CANDIDATES if (p / "bpmn-navigated-viewer.production.min.js").is_file()), None)
 
 
-@bp.app_context_processor
+@bp.context_processor  # the managers' diagram pages only: not a file check on every page
 def diagram_assets():
     return {"bpmn_js_missing": MISSING_MESSAGE if bpmn_js_dist() is None else None}
 

@@ -9,6 +9,7 @@ from flask_login import login_required
 from engine import notifications as notes
 
 from .auth import web_actor
+from .redirects import safe_next
 
 bp = Blueprint("notices", __name__)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
@@ -46,9 +47,7 @@ def open_notice(notice_id: int):
         notes.mark_read(s, me, desk().clock(), [notice_id])
         notice = s.get(notes.Notification, notice_id)
         link = notice.link if notice is not None and notice.recipient == me else None
-    if not link or not link.startswith("/") or link.startswith("//"):
-        return redirect(url_for("notices.notifications"))
-    return redirect(link)
+    return redirect(safe_next(link, url_for("notices.notifications")))
 
 
 @bp.post("/notifications/read")

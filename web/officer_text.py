@@ -127,6 +127,13 @@ def display_value(value: Any, field: dict | None = None) -> str:
     return text
 
 
+def name_decisions(records: list[dict], catalog: dict) -> None:
+    """Give each audit record `decisionName`: its decision by the option's name, never its id."""
+    for r in records:
+        form = {f["id"]: f for f in catalog["activities"].get(r["activityId"] or "", {}).get("form", [])}
+        r["decisionName"] = display_value(r["decision"], form.get("decision")) if r["decision"] else None
+
+
 def humanise(identifier: str) -> str:
     """A variable or option id as words: `use_custody_image` → "Use custody image"."""
     words = str(identifier).replace("_", " ").strip()

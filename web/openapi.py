@@ -5,6 +5,7 @@ import json
 from functools import cache
 from typing import Any
 
+from .errors import INT64_MAX
 from .openapi_integrations import integration_paths
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -27,9 +28,6 @@ def _responses(ok_status: str, ok_schema: dict, *errors: int) -> dict:
     for code in sorted({400, 401, *errors, 429, 503}):
         out[str(code)] = {"description": texts[code], **_json(_ERROR)}
     return out
-
-
-INT64_MAX = 2 ** 63 - 1
 
 
 def _param(name: str, where: str = "query", kind: str = "string", required: bool = False,

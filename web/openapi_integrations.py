@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .integrations import ID_MAX  # ids past a 32-bit integer answer 404
+
 MEDIA = {"type": "object", "properties": {"digest": {"type": "string"}, "contentType": {"type": "string"},
                                           "size": {"type": "integer"}, "filename": {"type": "string"}}}
 FIELD = {"type": "object", "properties": {
@@ -17,9 +19,6 @@ LINK = {"type": "object", "properties": {
                                        "revokedAt", "state", "url", "businessKey")},
     "id": {"type": "integer"}, "watermark": {"type": "boolean"},
     "digests": {"type": "array", "items": {"type": "string"}}}}
-
-
-ID_MAX = 2 ** 31 - 1  # ids past a 32-bit integer answer 404
 
 
 def integration_paths(responses, param, json_body, obj) -> dict[str, Any]:
