@@ -2,7 +2,6 @@
 command line or real Chromium, on a real database (both backends where storage is involved)."""
 from __future__ import annotations
 
-import base64
 import re
 import threading
 from datetime import datetime, timedelta, timezone
@@ -14,6 +13,7 @@ from engine.users import create_user
 from tests.browser.conftest import _free_port
 from tests.conftest import PASSWORD, _settings
 from tests.engine.driver import LEGAL_CLEAR
+from tests.web.conftest import basic  # noqa: F401  (the signin tests import it from here)
 from web.app import create_app
 from web.demo import sample_png
 
@@ -57,10 +57,6 @@ def app(sec_desk):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def basic(username: str, password: str = PASSWORD) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()}
 
 
 def csrf(client, path: str = "/login") -> str:
